@@ -1,0 +1,46 @@
+# Fashion-MNIST (28x28 gray, 10 classes) as 32x32 three-channel images, for mmpretrain models.
+# `make demo` / tools/setup_env.sh puts the four uncompressed idx files in data/fashion_mnist.
+dataset_type = 'FashionMNIST'
+data_root = 'data/fashion_mnist'
+
+data_preprocessor = dict(
+    num_classes=10,
+    mean=[72.94, 72.94, 72.94],
+    std=[90.02, 90.02, 90.02],
+    to_rgb=False)
+
+train_pipeline = [
+    dict(type='Resize', scale=32),
+    dict(type='NumpyToPIL'),
+    dict(type='torchvision/Grayscale', num_output_channels=3),
+    dict(type='PILToNumpy'),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='PackInputs'),
+]
+test_pipeline = [
+    dict(type='Resize', scale=32),
+    dict(type='NumpyToPIL'),
+    dict(type='torchvision/Grayscale', num_output_channels=3),
+    dict(type='PILToNumpy'),
+    dict(type='PackInputs'),
+]
+
+train_dataloader = dict(
+    batch_size=64,
+    num_workers=2,
+    persistent_workers=True,
+    dataset=dict(type=dataset_type, data_root=data_root, split='train', download=False,
+                 pipeline=train_pipeline),
+    sampler=dict(type='DefaultSampler', shuffle=True),
+)
+val_dataloader = dict(
+    batch_size=256,
+    num_workers=2,
+    persistent_workers=True,
+    dataset=dict(type=dataset_type, data_root=data_root, split='test', download=False,
+                 pipeline=test_pipeline),
+    sampler=dict(type='DefaultSampler', shuffle=False),
+)
+val_evaluator = dict(type='Accuracy', topk=(1, ))
+test_dataloader = val_dataloader
+test_evaluator = val_evaluator

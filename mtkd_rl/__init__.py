@@ -1,0 +1,9 @@
+"""mtkd_rl: multi-teacher knowledge distillation with reinforcement-learned teacher weights for OpenMMLab."""
+from .compat import allow_mmengine_checkpoints
+from .version import __version__
+
+allow_mmengine_checkpoints()
+
+from .registry import HOOKS, MODELS, TEACHER_WEIGHTINGS  # noqa: E402
+
+__all__ = ['__version__', 'MODELS', 'HOOKS', 'TEACHER_WEIGHTINGS']

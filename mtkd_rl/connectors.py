@@ -1,0 +1,39 @@
+"""Connectors: map a student feature map onto a teacher's feature shape (method.md section 2)."""
+from typing import Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .registry import MODELS
+
+
+def resize_to(x: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
+    """Resize ``x`` ([B, C, H, W]) to ``size``: adaptive average pooling to shrink, bilinear to grow."""
+    size = tuple(int(s) for s in size)
+    if tuple(x.shape[-2:]) == size:
+        return x
+    if x.shape[-2] >= size[0] and x.shape[-1] >= size[1]:
+        return F.adaptive_avg_pool2d(x, size)
+    return F.interpolate(x, size=size, mode='bilinear', align_corners=False)
+
+
+@MODELS.register_module()
+class ConvBNReLUConnector(nn.Module):
+    """Resize the student map to the teacher's spatial size, then 1x1 conv, BatchNorm and ReLU.
+
+    Args:
+        in_channels: Student feature channels.
+        out_channels: Teacher feature channels.
+        relu: Whether to end with ReLU (teacher features after ReLU are non-negative; FPN outputs are not).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, relu: bool = True) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size=1, bias=False)
+        self.bn = nn.BatchNorm2d(out_channels)
+        self.relu = nn.ReLU(inplace=True) if relu else nn.Identity()
+
+    def forward(self, student_feature: torch.Tensor, teacher_size: Sequence[int]) -> torch.Tensor:
+        """Map ``student_feature`` ([B, C_s, H, W]) to ``[B, C_t, *teacher_size]``."""
+        return self.relu(self.bn(self.conv(resize_to(student_feature, teacher_size))))

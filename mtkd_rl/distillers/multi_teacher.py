@@ -1,0 +1,194 @@
+"""The multi-teacher distiller: one student, M frozen teachers, per-sample teacher weights."""
+import copy
+from typing import Dict, List, Optional, Sequence, Union
+
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModel
+from mmengine.registry import MODELS as MMENGINE_MODELS
+
+from mtkd_rl.registry import MODELS, TEACHER_WEIGHTINGS, build
+from mtkd_rl.tasks import ModelShapes, TaskAdapter
+from mtkd_rl.weighting import TeacherWeighting, normalized_reward
+from .teachers import load_teacher
+
+
+@MODELS.register_module()
+class MultiTeacherDistiller(BaseModel):
+    """Distil a pool of frozen teachers into a student with per-sample, per-teacher weights.
+
+    Teachers are frozen, in eval mode for the whole run, and kept out of ``state_dict``, the optimizer and
+    the DDP wrapper (like mmdet's ``KnowledgeDistillationSingleStageDetector``). ``predict`` and ``tensor``
+    modes and the data preprocessor are the student's, so the toolbox's val/test loops work unchanged. The
+    weighting lives beside the teachers (out of ``state_dict``); ``TeacherWeightingHook`` trains and saves it.
+
+    Args:
+        student: The student's model config (an ordinary mmpretrain/mmdet/mmseg model).
+        teachers: One ``dict(config=..., checkpoint=..., name=None)`` per teacher.
+        task: The task adapter config, e.g. ``dict(type='ClassificationAdapter')``.
+        weighting: The teacher weighting config: ``AVER``, ``EBKD``, ``CA-MKD`` or ``MTKD-RL``.
+        connector: The connector config, one per teacher and feature level.
+        data_preprocessor: Used for the student when its own config has none.
+        init_cfg: Initialisation config of the student and connectors.
+    """
+
+    def __init__(self,
+                 student: dict,
+                 teachers: Sequence[dict],
+                 task: dict,
+                 weighting: dict = dict(type='MTKD-RL'),
+                 connector: dict = dict(type='ConvBNReLUConnector'),
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if not isinstance(teachers, (list, tuple)) or len(teachers) == 0:
+            raise ValueError('model.teachers is empty: give at least one dict(config=..., checkpoint=...)')
+        student = copy.deepcopy(dict(student))
+        if data_preprocessor is not None and student.get('data_preprocessor') is None:
+            student['data_preprocessor'] = data_preprocessor
+        self.student = MMENGINE_MODELS.build(student)
+        self.data_preprocessor = self.student.data_preprocessor
+        self.task: TaskAdapter = build(task)
+
+        names, modules = [], []
+        for i, teacher_cfg in enumerate(teachers):
+            name, module = load_teacher(teacher_cfg, i)
+            if 'loss' in name:
+                raise ValueError(f"model.teachers[{i}].name '{name}' contains 'loss', which mmengine would sum "
+                                 f"into the training loss; rename it")
+            names.append(name)
+            modules.append(module)
+        if len(set(names)) != len(names):
+            raise ValueError(f'model.teachers have duplicate names {names}; set a unique name for each')
+        self.teacher_names: List[str] = names
+        self.teachers: List[nn.Module] = modules  # a plain list: not registered as submodules
+
+        student_shapes, teacher_shapes = self._probe()
+        self.connectors = self._build_connectors(connector, student_shapes, teacher_shapes)
+
+        if weighting.get('type') not in TEACHER_WEIGHTINGS:
+            raise KeyError(f"model.weighting.type '{weighting.get('type')}' is unknown; choose one of "
+                           f"{sorted(TEACHER_WEIGHTINGS.module_dict)}")
+        module = build(weighting, TEACHER_WEIGHTINGS, default_args=dict(
+            num_teachers=len(modules),
+            embedding_dims=[s.embedding_dim for s in teacher_shapes],
+            summary_dims=[s.summary_dim for s in teacher_shapes]))
+        missing = set(module.required_terms) - set(self.task.provides)
+        if missing:
+            raise ValueError(f"model.weighting '{weighting['type']}' needs {sorted(missing)}, which "
+                             f"{type(self.task).__name__} does not provide; choose another weighting")
+        self.weighting: TeacherWeighting = module
+        #: Set by the forward pass of a training iteration, taken by ``TeacherWeightingHook``.
+        self.latest_transition: Optional[Dict[str, torch.Tensor]] = None
+
+    def __setattr__(self, name, value):
+        # The weighting is trained by its hook with its own optimizer: keep it out of the module tree.
+        if name == 'weighting':
+            object.__setattr__(self, name, value)
+        else:
+            super().__setattr__(name, value)
+
+    @property
+    def with_feature_kd(self) -> bool:
+        return self.task.feature_loss is not None
+
+    def _probe(self):
+        """Find the student's and teachers' feature, embedding and output sizes with a dummy batch."""
+        first_conv = next((m for m in self.student.modules() if isinstance(m, nn.Conv2d)), None)
+        channels = first_conv.in_channels if first_conv is not None else 3
+        dummy = torch.zeros(2, channels, *self.task.probe_size)
+        was_training = self.student.training
+        self.student.eval()
+        try:
+            with torch.no_grad():
+                student_shapes = self.task.probe(self.student, dummy)
+                teacher_shapes = [self.task.probe(t, dummy) for t in self.teachers]
+        finally:
+            self.student.train(was_training)
+        for i, (name, shapes) in enumerate(zip(self.teacher_names, teacher_shapes)):
+            if shapes.num_classes != student_shapes.num_classes:
+                raise ValueError(
+                    f'model.teachers[{i}] ({name}) predicts {shapes.num_classes} classes but model.student '
+                    f'predicts {student_shapes.num_classes}: teachers and student must share one label set; '
+                    f'use a teacher trained on the student\'s data set or set the student head\'s num_classes')
+        return student_shapes, teacher_shapes
+
+    def _build_connectors(self, connector: dict, student: ModelShapes,
+                          teachers: Sequence[ModelShapes]) -> Optional[nn.ModuleList]:
+        if not self.with_feature_kd:
+            return None
+        per_teacher = []
+        for i, (name, shapes) in enumerate(zip(self.teacher_names, teachers)):
+            if len(shapes.feature_shapes) != len(student.feature_shapes):
+                raise ValueError(
+                    f'model.teachers[{i}] ({name}) gives {len(shapes.feature_shapes)} feature levels but '
+                    f'model.student gives {len(student.feature_shapes)}; model.connector maps level to level: '
+                    f'use a teacher with as many levels or set model.task.feature_loss=None')
+            levels = []
+            for s_shape, t_shape in zip(student.feature_shapes, shapes.feature_shapes):
+                if len(s_shape) != 3 or len(t_shape) != 3:
+                    raise ValueError(
+                        f'model.connector maps [B, C, H, W] feature maps, but model.student gives a feature of '
+                        f'shape [B, {", ".join(map(str, s_shape))}] and model.teachers[{i}] ({name}) one of '
+                        f'[B, {", ".join(map(str, t_shape))}]; use convolutional backbones for feature '
+                        f'distillation or set model.task.feature_loss=None')
+                levels.append(build(connector, default_args=dict(in_channels=s_shape[0],
+                                                                 out_channels=t_shape[0])))
+            per_teacher.append(nn.ModuleList(levels))
+        return nn.ModuleList(per_teacher)
+
+    def _apply(self, fn, *args, **kwargs):
+        for teacher in self.teachers:
+            teacher._apply(fn, *args, **kwargs)
+        self.weighting._apply(fn, *args, **kwargs)
+        return super()._apply(fn, *args, **kwargs)
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        for teacher in self.teachers:
+            teacher.eval()
+        self.weighting.train(mode)
+        return self
+
+    def forward(self, inputs: torch.Tensor, data_samples: Optional[list] = None, mode: str = 'tensor'):
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        return self.student(inputs, data_samples, mode)
+
+    def loss(self, inputs: torch.Tensor, data_samples: list) -> Dict[str, torch.Tensor]:
+        """One training iteration's losses: the student's own, plus the weighted logit and feature KD."""
+        if self.weighting.learnable and not getattr(self.weighting, 'trained_by_hook', False):
+            raise RuntimeError(
+                f"model.weighting '{type(self.weighting).__name__}' learns, but no TeacherWeightingHook is "
+                f"registered: add dict(type='mtkd_rl.TeacherWeightingHook') to custom_hooks")
+        student = self.task.forward_student(self.student, inputs, data_samples)
+        with torch.no_grad():
+            teachers = [self.task.forward_teacher(t, inputs, data_samples) for t in self.teachers]
+        connected = None
+        if self.with_feature_kd:
+            connected = [[conn(s, t.shape[-2:]) for conn, s, t in zip(conns, student.features, tp.features)]
+                         for conns, tp in zip(self.connectors, teachers)]
+        terms = self.task.terms(student, teachers, connected, data_samples, self.teachers,
+                                self.weighting.required_terms)
+        weights = self.weighting(terms)
+
+        alpha, beta = self.task.alpha, self.task.beta
+        kd_logit = (weights.logit * terms.logit_kd).sum(1)
+        losses = {f'student.{k}': v for k, v in student.losses.items()}
+        losses['loss_kd_logit'] = alpha * kd_logit.mean()
+        total = terms.student_loss + alpha * kd_logit.detach()
+        if terms.feature_kd is not None:
+            kd_feature = (weights.feature * terms.feature_kd).sum(1)
+            losses['loss_kd_feature'] = beta * kd_feature.mean()
+            total = total + beta * kd_feature.detach()
+
+        for m, name in enumerate(self.teacher_names):
+            losses[f'kd_logit.{name}'] = terms.logit_kd[:, m].detach().mean()
+            losses[f'w_logit.{name}'] = weights.logit[:, m].mean()
+            if terms.feature_kd is not None:
+                losses[f'kd_feature.{name}'] = terms.feature_kd[:, m].detach().mean()
+                losses[f'w_feature.{name}'] = weights.feature[:, m].mean()
+
+        if weights.rollout is not None and self.training:
+            self.latest_transition = dict(weights.rollout, reward=normalized_reward(-total))
+        return losses

@@ -1,0 +1,91 @@
+"""Loading frozen teachers from a config and a checkpoint."""
+import os.path as osp
+from typing import Tuple
+
+import torch
+import torch.nn as nn
+from mmengine.config import Config
+from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import DefaultScope
+from mmengine.runner.checkpoint import CheckpointLoader
+
+
+def _is_url(path: str) -> bool:
+    return path.startswith(('http://', 'https://', 's3://', 'torchvision://', 'open-mmlab://', 'openmmlab://',
+                            'mmcls://', 'modelzoo://'))
+
+
+def load_teacher_config(config, key: str) -> Config:
+    """Read a teacher's config: a file path, a ``package::path`` (e.g. ``mmpretrain::resnet/...py``), or a
+    full config dict with a ``model`` key."""
+    if isinstance(config, dict):
+        return Config(config)
+    if not isinstance(config, str):
+        raise TypeError(f'{key}.config must be a config file path or dict, got {type(config).__name__}')
+    try:
+        if '::' in config:
+            from mmengine.hub import get_config
+            return get_config(config)
+        return Config.fromfile(config)
+    except FileNotFoundError as e:
+        raise FileNotFoundError(f"{key}.config: '{config}' was not found ({e}). Give a config file path "
+                                f"relative to the working directory or a packaged one such as "
+                                f"'mmpretrain::resnet/resnet50_8xb32_in1k.py'.") from None
+
+
+def load_teacher(cfg: dict, index: int) -> Tuple[str, nn.Module]:
+    """Build teacher ``index`` of ``model.teachers`` and load its checkpoint.
+
+    Args:
+        cfg: ``dict(config=..., checkpoint=..., name=None)``.
+        index: Position in ``model.teachers``, used in error messages.
+
+    Returns:
+        The teacher's name and the frozen module in eval mode.
+    """
+    key = f'model.teachers[{index}]'
+    if not isinstance(cfg, dict) or 'config' not in cfg or 'checkpoint' not in cfg:
+        raise ValueError(f"{key} must be dict(config='path/or/pkg::config.py', checkpoint='path or URL', "
+                         f"name='optional'), got {cfg!r}")
+    unknown = set(cfg) - {'config', 'checkpoint', 'name'}
+    if unknown:
+        raise ValueError(f'{key} has unknown keys {sorted(unknown)}; allowed: config, checkpoint, name')
+    teacher_cfg = load_teacher_config(cfg['config'], key)
+    if 'model' not in teacher_cfg:
+        raise ValueError(f"{key}.config has no 'model' key: point it at a full training config of the teacher")
+    name = cfg.get('name') or (osp.splitext(osp.basename(cfg['config']))[0]
+                               if isinstance(cfg['config'], str) else f'teacher{index}')
+    model_cfg = teacher_cfg.model
+    with DefaultScope.overwrite_default_scope(teacher_cfg.get('default_scope')):
+        model = MMENGINE_MODELS.build(model_cfg)
+    _load_weights(model, cfg['checkpoint'], f'{key}.checkpoint')
+    model.eval()
+    model.requires_grad_(False)
+    return name, model
+
+
+def _load_weights(model: nn.Module, checkpoint: str, key: str) -> None:
+    if not isinstance(checkpoint, str) or not checkpoint:
+        raise ValueError(f'{key} must be a checkpoint path or URL, got {checkpoint!r}')
+    if not _is_url(checkpoint) and not osp.isfile(checkpoint):
+        raise FileNotFoundError(f"{key}: '{checkpoint}' does not exist. Train the teacher first (python "
+                                f"tools/train.py <teacher config>) and set {key} to its checkpoint, or give "
+                                f"the model-zoo URL.")
+    try:
+        ckpt = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
+    except Exception as e:  # noqa: BLE001 - any reader failure becomes a config error
+        hint = ('download it on a machine with internet access and set the local path'
+                if _is_url(checkpoint) else 'check that the file is a complete PyTorch checkpoint')
+        raise RuntimeError(f"{key}: '{checkpoint}' could not be read ({type(e).__name__}: {e}); {hint}.") from e
+    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise RuntimeError(f"{key}: '{checkpoint}' holds no state_dict of tensors")
+    state = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
+    if state and all(k.startswith('student.') for k in state if not k.startswith('connectors.')):
+        state = {k[len('student.'):]: v for k, v in state.items() if k.startswith('student.')}
+    incompatible = model.load_state_dict(state, strict=False)
+    missing = [k for k in incompatible.missing_keys]
+    if missing or incompatible.unexpected_keys:
+        raise RuntimeError(f"{key}: '{checkpoint}' does not match the teacher's config: missing keys "
+                           f"{missing[:5]}{'...' if len(missing) > 5 else ''}, unexpected keys "
+                           f"{incompatible.unexpected_keys[:5]}. Pair each teacher config with its own checkpoint.")

@@ -1,0 +1,3 @@
+from .teacher_weighting_hook import TeacherWeightingHook
+
+__all__ = ['TeacherWeightingHook']

@@ -1,0 +1,44 @@
+"""Registries of mtkd_rl, children of mmengine's, so configs of any OpenMMLab toolbox can use them.
+
+Under a config whose ``default_scope`` is mmpretrain, mmdet or mmseg, write our types with the ``mtkd_rl.``
+prefix (``type='mtkd_rl.MultiTeacherDistiller'``). Inside our components, :func:`build` resolves our own
+types without the prefix while nested toolbox types (students, teachers) stay in the config's scope.
+"""
+from typing import Any, Optional
+
+from mmengine.registry import HOOKS as MMENGINE_HOOKS
+from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import Registry
+
+#: Distillers, task adapters, KD losses and connectors.
+MODELS = Registry(
+    'model',
+    parent=MMENGINE_MODELS,
+    scope='mtkd_rl',
+    locations=['mtkd_rl.distillers', 'mtkd_rl.tasks', 'mtkd_rl.losses', 'mtkd_rl.connectors'])
+
+#: The hook that trains the teacher-weighting agent.
+HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='mtkd_rl', locations=['mtkd_rl.hooks'])
+
+#: Teacher weightings (``AVER``, ``EBKD``, ``CA-MKD``, ``MTKD-RL``): the ``weighting`` key of a distiller.
+TEACHER_WEIGHTINGS = Registry('teacher weighting', scope='mtkd_rl', locations=['mtkd_rl.weighting'])
+
+
+def build(cfg: dict, registry: Registry = MODELS, default_args: Optional[dict] = None) -> Any:
+    """Build ``cfg`` from ``registry``, accepting our types with or without the ``mtkd_rl.`` prefix.
+
+    Args:
+        cfg: A config dict with a ``type`` key.
+        registry: The registry that holds the type.
+        default_args: Arguments used where ``cfg`` does not set them.
+
+    Returns:
+        The built object.
+    """
+    cfg = dict(cfg)
+    obj_type = cfg.get('type')
+    if isinstance(obj_type, str) and '.' not in obj_type:
+        registry.import_from_location()
+        if obj_type in registry.module_dict and registry is not TEACHER_WEIGHTINGS:
+            cfg['type'] = f'{registry.scope}.{obj_type}'
+    return registry.build(cfg, default_args=default_args)

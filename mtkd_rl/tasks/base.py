@@ -1,0 +1,173 @@
+"""Task adapters: from one iteration's student and teacher outputs to per-sample, per-teacher terms."""
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from mtkd_rl.registry import build
+from mtkd_rl.weighting import DistillationTerms
+
+
+@dataclass
+class ModelPass:
+    """What one forward pass of a student or teacher gives the distiller.
+
+    Attributes:
+        logits: The task outputs that logit distillation compares (any task-specific structure).
+        features: The feature maps that feature distillation compares, each ``[B, C, H, W]``.
+        task_loss: The per-sample task loss against the ground truth, ``[B]`` (detached).
+        losses: The student's normal loss dict (students only).
+        embedding: The pooled feature ``[B, d]`` (teachers only).
+        summary: The output summary ``[B, C]`` (teachers only).
+        entropy: The entropy of the prediction, ``[B]`` (teachers only).
+        extra: Anything else the adapter keeps between its own calls.
+    """
+    logits: Any
+    features: List[torch.Tensor]
+    task_loss: torch.Tensor
+    losses: Dict[str, torch.Tensor] = field(default_factory=dict)
+    embedding: Optional[torch.Tensor] = None
+    summary: Optional[torch.Tensor] = None
+    entropy: Optional[torch.Tensor] = None
+    extra: Dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ModelShapes:
+    """Shapes found by a probe forward pass, used to build connectors and the agent and to validate."""
+    feature_shapes: List[Tuple[int, ...]]
+    embedding_dim: int
+    summary_dim: int
+    num_classes: int
+
+
+class TaskAdapter(nn.Module):
+    """Base class of the task adapters.
+
+    A subclass knows how to run one toolbox's models and what their outputs mean; the distiller and the
+    weighting stay task-agnostic.
+
+    Args:
+        logit_loss: Config of the per-sample logit KD loss; its ``loss_weight`` is alpha.
+        feature_loss: Config of the per-sample feature KD loss (``loss_weight`` is beta), or None for no
+            feature distillation.
+        probe_size: Spatial size of the dummy input used at build time to find feature shapes.
+    """
+    #: Optional DistillationTerms fields this task can provide.
+    provides: frozenset = frozenset()
+
+    def __init__(self,
+                 logit_loss: dict,
+                 feature_loss: Optional[dict] = None,
+                 probe_size: Sequence[int] = (64, 64)) -> None:
+        super().__init__()
+        self.logit_loss = build(logit_loss)
+        self.feature_loss = build(feature_loss) if feature_loss is not None else None
+        self.probe_size = tuple(probe_size)
+
+    @property
+    def alpha(self) -> float:
+        return float(self.logit_loss.loss_weight)
+
+    @property
+    def beta(self) -> float:
+        return float(self.feature_loss.loss_weight) if self.feature_loss is not None else 0.0
+
+    def probe(self, model: nn.Module, inputs: torch.Tensor) -> ModelShapes:
+        """Run ``model`` on a dummy batch and report its shapes."""
+        raise NotImplementedError
+
+    def forward_student(self, student: nn.Module, inputs: Any, data_samples: list) -> ModelPass:
+        """Run the student once: its normal losses, logits and features."""
+        raise NotImplementedError
+
+    def forward_teacher(self, teacher: nn.Module, inputs: Any, data_samples: list) -> ModelPass:
+        """Run a frozen teacher once (called under ``torch.no_grad``)."""
+        raise NotImplementedError
+
+    def logit_kd(self, student: ModelPass, teacher: ModelPass, data_samples: list) -> torch.Tensor:
+        """Per-sample logit distillation loss ``[B]``."""
+        return self.logit_loss(student.logits, teacher.logits)
+
+    def feature_kd(self, connected: Sequence[torch.Tensor], teacher: ModelPass,
+                   data_samples: list) -> torch.Tensor:
+        """Per-sample feature distillation loss ``[B]``, averaged over feature levels."""
+        losses = [self.feature_loss(s, t) for s, t in zip(connected, teacher.features)]
+        return torch.stack(losses, 0).mean(0)
+
+    def feature_teacher_loss(self, teacher_model: nn.Module, connected: Sequence[torch.Tensor],
+                             data_samples: list) -> torch.Tensor:
+        """The teacher's head applied to the student's connected features: its per-sample loss ``[B]``."""
+        raise NotImplementedError(f'{type(self).__name__} does not provide feature_teacher_loss')
+
+    def terms(self,
+              student: ModelPass,
+              teachers: Sequence[ModelPass],
+              connected: Optional[Sequence[Sequence[torch.Tensor]]],
+              data_samples: list,
+              teacher_models: Sequence[nn.Module] = (),
+              required: frozenset = frozenset()) -> DistillationTerms:
+        """Assemble the :class:`DistillationTerms` of one iteration.
+
+        Args:
+            student: The student's pass.
+            teachers: Each teacher's pass.
+            connected: Per teacher, the student's features mapped by that teacher's connectors, or None.
+            data_samples: The batch's data samples.
+            teacher_models: The teacher modules (for terms that reuse a teacher's head).
+            required: Optional fields the weighting needs.
+        """
+        logit_kd = torch.stack([self.logit_kd(student, t, data_samples) for t in teachers], 1)
+        feature_kd = cosine = feature_teacher_loss = None
+        if connected is not None:
+            feature_kd = torch.stack(
+                [self.feature_kd(c, t, data_samples) for c, t in zip(connected, teachers)], 1)
+            with torch.no_grad():
+                cosine = torch.stack([pooled_cosine(c, t.features) for c, t in zip(connected, teachers)], 1)
+                if 'feature_teacher_loss' in required:
+                    feature_teacher_loss = torch.stack([
+                        self.feature_teacher_loss(model, [f.detach() for f in c], data_samples)
+                        for model, c in zip(teacher_models, connected)
+                    ], 1)
+        entropy = None
+        if 'teacher_entropy' in required:
+            entropy = torch.stack([t.entropy for t in teachers], 1)
+        return DistillationTerms(
+            logit_kd=logit_kd,
+            teacher_loss=torch.stack([t.task_loss for t in teachers], 1).detach(),
+            student_loss=student.task_loss.detach(),
+            embeddings=[t.embedding.detach() for t in teachers],
+            summaries=[t.summary.detach() for t in teachers],
+            feature_kd=feature_kd,
+            cosine=cosine,
+            teacher_entropy=entropy,
+            feature_teacher_loss=feature_teacher_loss)
+
+
+def global_pool(x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """Average ``[B, C, H, W]`` over H, W (only where ``mask`` [B, H, W] is true) to ``[B, C]``."""
+    if mask is None:
+        return x.mean((2, 3))
+    m = mask.unsqueeze(1).to(x.dtype)
+    return (x * m).sum((2, 3)) / m.sum((2, 3)).clamp_min(1.0)
+
+
+def pooled_cosine(student: Sequence[torch.Tensor], teacher: Sequence[torch.Tensor]) -> torch.Tensor:
+    """Cosine similarity of globally pooled student and teacher maps, averaged over levels: ``[B]``."""
+    cos = [F.cosine_similarity(global_pool(s), global_pool(t), dim=1) for s, t in zip(student, teacher)]
+    return torch.stack(cos, 0).mean(0)
+
+
+def soft_cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Per-sample cross-entropy against class indices ``[B]`` or class scores ``[B, C]``."""
+    if target.dim() == logits.dim():
+        return -(target * F.log_softmax(logits, dim=1)).sum(1)
+    return F.cross_entropy(logits, target, reduction='none')
+
+
+def prediction_entropy(logits: torch.Tensor, class_dim: int = 1) -> torch.Tensor:
+    """Entropy of ``softmax(logits)`` along ``class_dim``."""
+    log_p = F.log_softmax(logits, dim=class_dim)
+    return -(log_p.exp() * log_p).sum(class_dim)

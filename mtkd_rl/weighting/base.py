@@ -1,0 +1,92 @@
+"""The interface between task adapters and teacher weightings: tensors only, no toolbox types."""
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence
+
+import torch
+import torch.nn as nn
+
+
+@dataclass
+class DistillationTerms:
+    """Per-sample, per-teacher quantities of one iteration (B samples, M teachers).
+
+    Attributes:
+        logit_kd: Logit distillation loss, ``[B, M]``, with gradient to the student.
+        teacher_loss: Each teacher's own task loss on each sample, ``[B, M]``, detached.
+        student_loss: The student's own per-sample task loss, ``[B]``, detached.
+        embeddings: Per teacher, its pooled feature, ``[B, d_m]``, detached.
+        summaries: Per teacher, its output summary (logits for classification), ``[B, C_m]``, detached.
+        feature_kd: Feature distillation loss, ``[B, M]``, with gradient to student and connectors.
+        cosine: Cosine similarity of the pooled connected student feature and the teacher's embedding,
+            ``[B, M]``, detached.
+        teacher_entropy: Entropy of each teacher's prediction, ``[B, M]`` (EBKD).
+        feature_teacher_loss: Teacher m's head applied to the student's connected feature, its task loss,
+            ``[B, M]`` (CA-MKD's feature weights).
+    """
+    logit_kd: torch.Tensor
+    teacher_loss: torch.Tensor
+    student_loss: torch.Tensor
+    embeddings: List[torch.Tensor] = field(default_factory=list)
+    summaries: List[torch.Tensor] = field(default_factory=list)
+    feature_kd: Optional[torch.Tensor] = None
+    cosine: Optional[torch.Tensor] = None
+    teacher_entropy: Optional[torch.Tensor] = None
+    feature_teacher_loss: Optional[torch.Tensor] = None
+
+
+@dataclass
+class TeacherWeights:
+    """Weights over teachers for one batch; each row sums to 1 (or is all ones during warm-up).
+
+    Attributes:
+        logit: Weights of the logit distillation terms, ``[B, M]``.
+        feature: Weights of the feature distillation terms, ``[B, M]``.
+        rollout: What a learnable weighting needs to learn from this batch (its state and action), or None.
+    """
+    logit: torch.Tensor
+    feature: torch.Tensor
+    rollout: Optional[Dict[str, torch.Tensor]] = None
+
+
+class TeacherWeighting(nn.Module):
+    """Base class: turns :class:`DistillationTerms` into :class:`TeacherWeights`.
+
+    Subclasses that learn (``learnable = True``) are trained by ``TeacherWeightingHook``.
+
+    Args:
+        num_teachers: The number of teachers M.
+        embedding_dims: Per teacher, the size of its embedding.
+        summary_dims: Per teacher, the size of its output summary.
+    """
+    learnable: bool = False
+    #: Optional fields of :class:`DistillationTerms` this weighting reads.
+    required_terms: frozenset = frozenset()
+
+    def __init__(self,
+                 num_teachers: int,
+                 embedding_dims: Optional[Sequence[int]] = None,
+                 summary_dims: Optional[Sequence[int]] = None) -> None:
+        super().__init__()
+        if num_teachers < 1:
+            raise ValueError('the teacher pool is empty: give at least one teacher in model.teachers')
+        self.num_teachers = num_teachers
+        self.embedding_dims = list(embedding_dims or [])
+        self.summary_dims = list(summary_dims or [])
+
+    def forward(self, terms: DistillationTerms) -> TeacherWeights:
+        raise NotImplementedError
+
+
+def confidence_prior(loss: torch.Tensor) -> torch.Tensor:
+    """Confidence-aware weights: ``(1 - softmax_m(loss)) / (M - 1)``; a lower loss gives a larger weight.
+
+    Args:
+        loss: Per-sample, per-teacher losses, ``[B, M]``.
+
+    Returns:
+        Weights ``[B, M]`` whose rows sum to 1 (all ones for M = 1).
+    """
+    m = loss.shape[1]
+    if m == 1:
+        return torch.ones_like(loss)
+    return (1.0 - torch.softmax(loss, dim=1)) / (m - 1)

@@ -1,0 +1,184 @@
+"""MTKD-RL: an agent that reads teacher performance and teacher-student gaps and weights the teachers."""
+import math
+from typing import Dict, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from mtkd_rl.registry import TEACHER_WEIGHTINGS
+from .base import DistillationTerms, TeacherWeighting, TeacherWeights, confidence_prior
+
+FUSIONS = ('static', 'dynamic')
+UPDATES = ('surrogate', 'policy_gradient')
+WARMUP_WEIGHTS = ('ones', 'uniform')
+
+
+class TeacherPolicy(nn.Module):
+    """The policy network: ``h = ReLU(W s)`` (no bias), then one head per weight vector.
+
+    Args:
+        state_dim: Size of the state of one sample.
+        num_teachers: Number of teachers M.
+        hidden_dim: Hidden width.
+    """
+
+    def __init__(self, state_dim: int, num_teachers: int, hidden_dim: int = 128) -> None:
+        super().__init__()
+        self.hidden = nn.Linear(state_dim, hidden_dim, bias=False)
+        self.logit_head = nn.Linear(hidden_dim, num_teachers)
+        self.feature_head = nn.Linear(hidden_dim, num_teachers)
+
+    def forward(self, state: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Return the pre-softmax scores of the logit and feature heads, each ``[B, M]``."""
+        h = F.relu(self.hidden(state))
+        return self.logit_head(h), self.feature_head(h)
+
+
+@TEACHER_WEIGHTINGS.register_module(name=['MTKD-RL', 'MTKDRLWeighting'])
+class MTKDRLWeighting(TeacherWeighting):
+    """MTKD-RL teacher weighting (method.md sections 3-7).
+
+    State per sample: for each teacher m in order, ``[cos, KL, CE, e_m, z_m]`` (detached). The policy's two
+    softmax heads are fused with parameter-free priors (confidence from CE, KL gap, cosine gap):
+    ``w = (a + w_CE + w_KL) / 3`` for logits and ``(a + w_CE + w_cos) / 3`` for features ("static"), or with
+    learnable softmax-normalised mixing coefficients ("dynamic").
+
+    Args:
+        num_teachers: Number of teachers M.
+        embedding_dims: Per teacher, the embedding size d_m.
+        summary_dims: Per teacher, the output-summary size C_m.
+        hidden_dim: Width of the policy's hidden layer.
+        fusion: ``'static'`` (reference) or ``'dynamic'``.
+        update: ``'surrogate'`` (reference: reward-weighted log-likelihood of the deterministic weights) or
+            ``'policy_gradient'`` (REINFORCE with a Gaussian policy on the head scores).
+        init_std: Initial standard deviation of the Gaussian policy (``update='policy_gradient'``).
+        warmup_weights: Weights while the hook holds the agent back: ``'ones'`` (reference) or ``'uniform'``
+            (1/M).
+    """
+    learnable = True
+
+    def __init__(self,
+                 num_teachers: int,
+                 embedding_dims: Sequence[int],
+                 summary_dims: Sequence[int],
+                 hidden_dim: int = 128,
+                 fusion: str = 'static',
+                 update: str = 'surrogate',
+                 init_std: float = 0.1,
+                 warmup_weights: str = 'ones') -> None:
+        super().__init__(num_teachers, embedding_dims, summary_dims)
+        if fusion not in FUSIONS:
+            raise ValueError(f"model.weighting.fusion must be one of {FUSIONS}, got '{fusion}'")
+        if update not in UPDATES:
+            raise ValueError(f"model.weighting.update must be one of {UPDATES}, got '{update}'")
+        if warmup_weights not in WARMUP_WEIGHTS:
+            raise ValueError(
+                f"model.weighting.warmup_weights must be one of {WARMUP_WEIGHTS}, got '{warmup_weights}'")
+        if fusion == 'dynamic' and update == 'policy_gradient':
+            raise ValueError("model.weighting: fusion='dynamic' is learnt by the surrogate update only; set "
+                             "update='surrogate' or fusion='static'")
+        if len(self.embedding_dims) != num_teachers or len(self.summary_dims) != num_teachers:
+            raise ValueError('MTKD-RL needs one embedding size and one summary size per teacher')
+        self.fusion = fusion
+        self.update = update
+        self.warmup_weights = warmup_weights
+        self.state_dim = sum(d + c + 3 for d, c in zip(self.embedding_dims, self.summary_dims))
+        self.policy = TeacherPolicy(self.state_dim, num_teachers, hidden_dim)
+        if fusion == 'dynamic':
+            self.logit_mix = nn.Parameter(torch.ones(3))
+            self.feature_mix = nn.Parameter(torch.ones(3))
+        if update == 'policy_gradient':
+            self.log_std = nn.Parameter(torch.full((2, num_teachers), math.log(init_std)))
+        #: Set by TeacherWeightingHook: while True the agent is not used and the weights are fixed.
+        self.warming_up = False
+
+    def build_state(self, terms: DistillationTerms) -> torch.Tensor:
+        """Concatenate ``[cos, KL, CE, e_m, z_m]`` over teachers into ``[B, D]`` (detached)."""
+        kl = terms.logit_kd.detach()
+        cos = terms.cosine if terms.cosine is not None else torch.zeros_like(kl)
+        parts = []
+        for m in range(self.num_teachers):
+            parts += [cos[:, m:m + 1], kl[:, m:m + 1], terms.teacher_loss[:, m:m + 1],
+                      terms.embeddings[m], terms.summaries[m]]
+        state = torch.cat([p.detach().to(kl.dtype) for p in parts], dim=1)
+        if state.shape[1] != self.state_dim:
+            raise RuntimeError(f'MTKD-RL state has {state.shape[1]} values per sample, expected '
+                               f'{self.state_dim} (embedding sizes {self.embedding_dims}, summary sizes '
+                               f'{self.summary_dims})')
+        return state
+
+    def priors(self, ce: torch.Tensor, kl: torch.Tensor,
+               cos: Optional[torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The parameter-free priors ``w_CE``, ``w_KL`` and ``w_cos``, each ``[B, M]``."""
+        w_cos = torch.softmax(cos, dim=1) if cos is not None else torch.full_like(kl, 1.0 / self.num_teachers)
+        return confidence_prior(ce), torch.softmax(kl, dim=1), w_cos
+
+    def fuse(self, a_logit: torch.Tensor, a_feature: torch.Tensor, w_ce: torch.Tensor, w_kl: torch.Tensor,
+             w_cos: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Mix the agent's weights with the priors."""
+        if self.fusion == 'static':
+            return (a_logit + w_ce + w_kl) / 3.0, (a_feature + w_ce + w_cos) / 3.0
+        cl = torch.softmax(self.logit_mix, 0)
+        cf = torch.softmax(self.feature_mix, 0)
+        return (cl[0] * a_logit + cl[1] * w_ce + cl[2] * w_kl,
+                cf[0] * a_feature + cf[1] * w_ce + cf[2] * w_cos)
+
+    def _weights(self, actions, ce, kl, cos):
+        priors = self.priors(ce, kl, cos)
+        return self.fuse(torch.softmax(actions[0], 1), torch.softmax(actions[1], 1), *priors)
+
+    def forward(self, terms: DistillationTerms) -> TeacherWeights:
+        """Weights for one batch; in training also the rollout the hook stores."""
+        if self.warming_up:
+            value = 1.0 if self.warmup_weights == 'ones' else 1.0 / self.num_teachers
+            w = torch.full_like(terms.teacher_loss, value)
+            return TeacherWeights(w, w)
+        with torch.no_grad():
+            state = self.build_state(terms)
+            ce = terms.teacher_loss.detach()
+            kl = terms.logit_kd.detach()
+            cos = terms.cosine.detach() if terms.cosine is not None else None
+            actions = self.policy(state)
+            sampled = self.update == 'policy_gradient' and self.training
+            if sampled:
+                std = self.log_std.exp()
+                actions = (actions[0] + std[0] * torch.randn_like(actions[0]),
+                           actions[1] + std[1] * torch.randn_like(actions[1]))
+            w_logit, w_feature = self._weights(actions, ce, kl, cos)
+        rollout = dict(state=state, ce=ce, kl=kl)
+        if cos is not None:
+            rollout['cos'] = cos
+        if sampled:
+            rollout['action_logit'], rollout['action_feature'] = actions
+        return TeacherWeights(w_logit, w_feature, rollout)
+
+    def update_loss(self, transition: Dict[str, torch.Tensor]) -> torch.Tensor:
+        """The agent's loss on one stored batch (its state, action and normalised reward ``[B]``)."""
+        reward = transition['reward'].unsqueeze(1)
+        state, ce, kl = transition['state'], transition['ce'], transition['kl']
+        cos = transition.get('cos')
+        if self.update == 'surrogate':
+            w_logit, w_feature = self._weights(self.policy(state), ce, kl, cos)
+            eps = torch.finfo(w_logit.dtype).tiny
+            return (-(reward * w_logit.clamp_min(eps).log()).mean() -
+                    (reward * w_feature.clamp_min(eps).log()).mean())
+        mean_logit, mean_feature = self.policy(state)
+        std = self.log_std.exp()
+        log_prob = (torch.distributions.Normal(mean_logit, std[0]).log_prob(transition['action_logit']).sum(1) +
+                    torch.distributions.Normal(mean_feature, std[1]).log_prob(
+                        transition['action_feature']).sum(1))
+        return -(reward.squeeze(1) * log_prob).mean()
+
+
+def normalized_reward(reward: torch.Tensor) -> torch.Tensor:
+    """``clamp((r - mean) / std, 0, 1)`` over the batch (unbiased std); 0 where the std is 0 or undefined.
+
+    Computed on the device without synchronising with the host.
+    """
+    reward = reward.detach().float()
+    if reward.numel() < 2:
+        return torch.zeros_like(reward)
+    std = reward.std(unbiased=True)
+    z = (reward - reward.mean()) / std.clamp_min(torch.finfo(reward.dtype).tiny)
+    return torch.where(std > 0, z.clamp(0.0, 1.0), torch.zeros_like(z))

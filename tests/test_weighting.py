@@ -1,0 +1,216 @@
+"""Teacher weightings: exact values where the formulas give them."""
+import math
+
+import pytest
+import torch
+
+from mtkd_rl.registry import TEACHER_WEIGHTINGS, build
+from mtkd_rl.weighting import (DistillationTerms, MTKDRLWeighting, confidence_prior, normalized_reward)
+
+
+def make_terms(b=4, m=3, d=5, c=7, seed=0, feature=True):
+    g = torch.Generator().manual_seed(seed)
+    r = lambda *s: torch.rand(*s, generator=g)  # noqa: E731
+    return DistillationTerms(
+        logit_kd=r(b, m) * 3,
+        teacher_loss=r(b, m) * 2,
+        student_loss=r(b),
+        embeddings=[r(b, d) for _ in range(m)],
+        summaries=[r(b, c) for _ in range(m)],
+        feature_kd=r(b, m) if feature else None,
+        cosine=r(b, m) * 2 - 1 if feature else None,
+        teacher_entropy=r(b, m),
+        feature_teacher_loss=r(b, m) * 2)
+
+
+def mtkdrl(m=3, d=5, c=7, **kw):
+    return build(dict(type='MTKD-RL', **kw), TEACHER_WEIGHTINGS,
+                 default_args=dict(num_teachers=m, embedding_dims=[d] * m, summary_dims=[c] * m))
+
+
+def test_confidence_prior_exact():
+    ce = torch.tensor([[1.0, 2.0, 3.0]])
+    e = [math.exp(1), math.exp(2), math.exp(3)]
+    expected = torch.tensor([[(1 - v / sum(e)) / 2 for v in e]])
+    torch.testing.assert_close(confidence_prior(ce), expected)
+    assert torch.equal(confidence_prior(torch.tensor([[5.0], [0.1]])), torch.ones(2, 1))
+
+
+def test_aver():
+    w = build(dict(type='AVER'), TEACHER_WEIGHTINGS, default_args=dict(num_teachers=4))(make_terms(m=4))
+    assert torch.equal(w.logit, torch.full((4, 4), 0.25)) and torch.equal(w.feature, w.logit)
+    assert w.rollout is None
+
+
+def test_ebkd_exact():
+    ebkd = build(dict(type='EBKD'), TEACHER_WEIGHTINGS, default_args=dict(num_teachers=3))
+    terms = make_terms(b=1, m=3)
+    terms.teacher_entropy = torch.tensor([[1.0, 1.0, 2.0]])
+    torch.testing.assert_close(ebkd(terms).logit, torch.tensor([[0.375, 0.375, 0.25]]))
+    terms.teacher_entropy = torch.zeros(1, 3)
+    torch.testing.assert_close(ebkd(terms).logit, torch.full((1, 3), 1 / 3))
+    one = build(dict(type='EBKD'), TEACHER_WEIGHTINGS, default_args=dict(num_teachers=1))
+    assert torch.equal(one(make_terms(m=1)).logit, torch.ones(4, 1))
+
+
+def test_camkd_uses_both_losses():
+    camkd = build(dict(type='CA-MKD'), TEACHER_WEIGHTINGS, default_args=dict(num_teachers=3))
+    terms = make_terms()
+    w = camkd(terms)
+    torch.testing.assert_close(w.logit, confidence_prior(terms.teacher_loss))
+    torch.testing.assert_close(w.feature, confidence_prior(terms.feature_teacher_loss))
+
+
+def test_unknown_weighting_type():
+    with pytest.raises(KeyError):
+        build(dict(type='NOPE'), TEACHER_WEIGHTINGS, default_args=dict(num_teachers=2))
+
+
+@pytest.mark.parametrize('fusion', ['static', 'dynamic'])
+def test_mtkdrl_weights_on_simplex(fusion):
+    agent = mtkdrl(fusion=fusion)
+    w = agent(make_terms())
+    for x in (w.logit, w.feature):
+        assert x.shape == (4, 3) and (x > 0).all()
+        torch.testing.assert_close(x.sum(1), torch.ones(4))
+    assert w.rollout['state'].shape == (4, agent.state_dim) and agent.state_dim == 3 * (5 + 7 + 3)
+    assert not w.logit.requires_grad
+
+
+def test_mtkdrl_static_fusion_exact():
+    agent = mtkdrl()
+    terms = make_terms()
+    w = agent(terms)
+    a_logit, a_feat = agent.policy(agent.build_state(terms))
+    w_ce = confidence_prior(terms.teacher_loss)
+    expected_logit = (a_logit.softmax(1) + w_ce + terms.logit_kd.softmax(1)) / 3
+    expected_feat = (a_feat.softmax(1) + w_ce + terms.cosine.softmax(1)) / 3
+    torch.testing.assert_close(w.logit, expected_logit)
+    torch.testing.assert_close(w.feature, expected_feat)
+
+
+def test_mtkdrl_state_layout():
+    agent = mtkdrl(m=2, d=2, c=3)
+    terms = make_terms(b=2, m=2, d=2, c=3)
+    s = agent.build_state(terms)
+    first = torch.cat([terms.cosine[:, :1], terms.logit_kd[:, :1], terms.teacher_loss[:, :1],
+                       terms.embeddings[0], terms.summaries[0]], 1)
+    torch.testing.assert_close(s[:, :8], first)
+
+
+def test_mtkdrl_single_teacher():
+    agent = mtkdrl(m=1)
+    w = agent(make_terms(m=1))
+    assert torch.equal(w.logit, torch.ones(4, 1)) and torch.equal(w.feature, torch.ones(4, 1))
+
+
+@pytest.mark.parametrize('warmup,value', [('ones', 1.0), ('uniform', 1 / 3)])
+def test_mtkdrl_warmup(warmup, value):
+    agent = mtkdrl(warmup_weights=warmup)
+    agent.warming_up = True
+    w = agent(make_terms())
+    assert torch.equal(w.logit, torch.full((4, 3), value)) and w.rollout is None
+
+
+def test_normalized_reward():
+    torch.testing.assert_close(normalized_reward(torch.tensor([1.0, 2.0, 3.0])), torch.tensor([0.0, 0.0, 1.0]))
+    r = normalized_reward(torch.tensor([1.0, 3.0]))  # std = sqrt(2): z = +-0.7071
+    torch.testing.assert_close(r, torch.tensor([0.0, 1 / math.sqrt(2)]))
+    for flat in (torch.full((5, ), 2.5), torch.tensor([7.0])):
+        out = normalized_reward(flat)
+        assert torch.equal(out, torch.zeros_like(flat)) and torch.isfinite(out).all()
+
+
+def test_surrogate_update_matches_analytic_gradient():
+    torch.manual_seed(0)
+    agent = mtkdrl()
+    terms = make_terms()
+    rollout = agent(terms).rollout
+    reward = torch.tensor([1.0, 0.0, 0.5, 0.0])
+    transition = dict(rollout, reward=reward)
+    # analytic gradient of -mean_{i,m} r_i log w_logit[i,m] w.r.t. the logit head's bias
+    a = agent.policy(rollout['state'])[0].softmax(1).detach()
+    w = (a + confidence_prior(rollout['ce']) + rollout['kl'].softmax(1)) / 3
+    b, m = a.shape
+    grad = torch.zeros(m)
+    for k in range(m):
+        da = a * ((torch.arange(m) == k).float() - a[:, k:k + 1])
+        grad[k] = -(reward[:, None] * da / (3 * w)).sum() / (b * m)
+    before = agent.policy.logit_head.bias.detach().clone()
+    opt = torch.optim.SGD(agent.parameters(), lr=0.1)
+    opt.zero_grad()
+    agent.update_loss(transition).backward()
+    opt.step()
+    torch.testing.assert_close(agent.policy.logit_head.bias.detach(), before - 0.1 * grad)
+    # the rewarded sample's log-likelihood of its weights goes up
+    w_after = agent._weights(agent.policy(rollout['state']), rollout['ce'], rollout['kl'], rollout['cos'])[0]
+    assert w_after[0].log().sum() > w[0].log().sum()
+
+
+def test_zero_reward_leaves_agent_unchanged():
+    agent = mtkdrl()
+    rollout = agent(make_terms()).rollout
+    before = [p.detach().clone() for p in agent.parameters()]
+    opt = torch.optim.SGD(agent.parameters(), lr=0.1)
+    opt.zero_grad()
+    agent.update_loss(dict(rollout, reward=torch.zeros(4))).backward()
+    opt.step()
+    assert all(torch.equal(p, q) for p, q in zip(before, agent.parameters()))
+
+
+def test_dynamic_fusion_mixing_is_learnt():
+    agent = mtkdrl(fusion='dynamic')
+    rollout = agent(make_terms()).rollout
+    opt = torch.optim.SGD(agent.parameters(), lr=0.1)
+    agent.update_loss(dict(rollout, reward=torch.ones(4))).backward()
+    assert agent.logit_mix.grad is not None and agent.logit_mix.grad.abs().sum() > 0
+    opt.step()
+    assert not torch.equal(agent.logit_mix.detach(), torch.ones(3))
+
+
+def test_policy_gradient_update():
+    torch.manual_seed(0)
+    agent = mtkdrl(update='policy_gradient')
+    agent.train()
+    w = agent(make_terms())
+    assert 'action_logit' in w.rollout
+    torch.testing.assert_close(w.logit.sum(1), torch.ones(4))
+    reward = torch.tensor([1.0, 0.0, 0.0, 0.0])
+    transition = dict(w.rollout, reward=reward)
+    mean = agent.policy(w.rollout['state'])[0][0]
+    before = torch.distributions.Normal(mean, agent.log_std[0].exp()).log_prob(w.rollout['action_logit'][0]).sum()
+    opt = torch.optim.SGD(agent.parameters(), lr=1e-4)  # a first-order step
+    agent.update_loss(transition).backward()
+    opt.step()
+    mean = agent.policy(w.rollout['state'])[0][0]
+    after = torch.distributions.Normal(mean, agent.log_std[0].exp()).log_prob(w.rollout['action_logit'][0]).sum()
+    assert after > before  # REINFORCE makes the rewarded action more likely
+    agent.eval()
+    assert 'action_logit' not in agent(make_terms()).rollout
+
+
+@pytest.mark.parametrize('kw,key', [(dict(fusion='x'), 'fusion'), (dict(update='x'), 'update'),
+                                    (dict(warmup_weights='x'), 'warmup_weights'),
+                                    (dict(fusion='dynamic', update='policy_gradient'), 'fusion')])
+def test_mtkdrl_bad_options(kw, key):
+    with pytest.raises(ValueError, match=f'model.weighting.{key}' if key != 'fusion' or 'update' not in kw
+                       else 'model.weighting'):
+        mtkdrl(**kw)
+
+
+def test_empty_pool():
+    with pytest.raises(ValueError, match='model.teachers'):
+        build(dict(type='AVER'), TEACHER_WEIGHTINGS, default_args=dict(num_teachers=0))
+
+
+def test_weighting_imports_nothing_from_tasks_or_toolboxes():
+    import pathlib
+    root = pathlib.Path(__file__).parents[1] / 'mtkd_rl' / 'weighting'
+    for path in root.glob('*.py'):
+        text = path.read_text()
+        for banned in ('mtkd_rl.tasks', 'mmpretrain', 'mmdet', 'mmseg', 'from ..tasks'):
+            assert banned not in text, f'{path.name} imports {banned}'
+
+
+def test_mtkdrl_isinstance():
+    assert isinstance(mtkdrl(), MTKDRLWeighting)

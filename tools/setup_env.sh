@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Idempotent set-up behind `make demo` and `make test`: a .venv with the pinned OpenMMLab stack (mmcv built
+# with its compiled ops), mtkd_rl in editable mode, and the Fashion-MNIST data. Re-running it when everything
+# is present takes seconds.
+#
+# Environment:
+#   PYTHON        interpreter that creates the venv (default: python3)
+#   VENV          venv folder (default: .venv in the repository)
+#   DATA_ROOT     data folder (default: data/ in the repository)
+#   SKIP_DATA=1   do not install data sets
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PYTHON="${PYTHON:-python3}"
+VENV="${VENV:-$ROOT/.venv}"
+DATA_ROOT="${DATA_ROOT:-$ROOT/data}"
+PY="$VENV/bin/python"
+PIP=("$PY" -m pip --disable-pip-version-check -q)
+STAMP="$VENV/.mtkd_rl_stack"
+
+log() { printf '[setup] %s\n' "$*"; }
+
+stack_key() {
+  cat "$ROOT/requirements.txt" "$ROOT/requirements/tests.txt" "$ROOT/tools/setup_env.sh" | sha1sum | cut -d' ' -f1
+}
+
+req() {  # the pinned spec of one package from requirements.txt
+  grep -iE "^$1([=<>]|$)" "$ROOT/requirements.txt" | head -n1
+}
+
+install_stack() {
+  if [ ! -x "$PY" ]; then
+    log "creating $VENV"
+    "$PYTHON" -m venv "$VENV"
+  fi
+  "${PIP[@]}" install --upgrade "pip<26" wheel
+  log "installing torch ($(req torch), $(req torchvision))"
+  "${PIP[@]}" install "$(req torch)" "$(req torchvision)"
+  # numpy must be pinned in the same command as mmengine, or numpy 2 and opencv 5 arrive.
+  "${PIP[@]}" install "$(req numpy)" "$(req setuptools)" "$(req mmengine)" "opencv-python<4.11" ninja
+  if ! "$PY" -c "import mmcv, mmcv.ops" >/dev/null 2>&1; then
+    log "building $(req mmcv) with its compiled ops (6-7 minutes on 2 cores; longer with CUDA)"
+    local wrapper_dir
+    wrapper_dir="$(mktemp -d)"
+    # torch >= 2.14 headers need C++20 but mmcv 2.1.0's setup.py forces -std=c++17.
+    cat >"$wrapper_dir/cxx" <<'WRAP'
+#!/usr/bin/env bash
+args=()
+for a in "$@"; do [ "$a" = "-std=c++17" ] && a="-std=c++20"; args+=("$a"); done
+exec "${REAL_CXX:-g++}" "${args[@]}"
+WRAP
+    chmod +x "$wrapper_dir/cxx"
+    local extra=()
+    if "$PY" -c "import torch,sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null \
+      && command -v nvcc >/dev/null; then
+      export FORCE_CUDA=1
+    fi
+    MMCV_WITH_OPS=1 CXX="$wrapper_dir/cxx" MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
+      "${PIP[@]}" install --no-build-isolation --no-cache-dir "${extra[@]}" "$(req mmcv)"
+    rm -rf "$wrapper_dir"
+  fi
+  "${PIP[@]}" install "$(req numpy)" "$(req mmdet)" "$(req mmsegmentation)" "$(req mmpretrain)" \
+    "$(req ftfy)" "$(req regex)" -r "$ROOT/requirements/tests.txt"
+  "${PIP[@]}" install --no-deps --no-build-isolation -e "$ROOT"
+  "$PY" -c "import mmcv.ops, mmdet, mmseg, mmpretrain, mtkd_rl" || { log "import check failed"; exit 1; }
+  stack_key >"$STAMP"
+}
+
+install_fashion_mnist() {
+  local dst="$DATA_ROOT/fashion_mnist" src=/usr/share/datasets/fashion-mnist
+  local files=(train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte)
+  local missing=0 f
+  for f in "${files[@]}"; do [ -s "$dst/$f" ] || missing=1; done
+  [ "$missing" = 0 ] && return 0
+  if [ ! -d "$src" ]; then
+    if [ "$(id -u)" = 0 ]; then
+      log "installing Debian package dataset-fashion-mnist"
+      apt-get update -qq >/dev/null
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist >/dev/null
+    else
+      log "Fashion-MNIST is missing. Install it with:"
+      log "  sudo apt-get update && sudo apt-get install -y dataset-fashion-mnist && make demo"
+      exit 1
+    fi
+  fi
+  mkdir -p "$dst"
+  for f in "${files[@]}"; do gunzip -c "$src/$f.gz" >"$dst/$f.tmp" && mv "$dst/$f.tmp" "$dst/$f"; done
+  log "Fashion-MNIST ready in $dst"
+}
+
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(stack_key)" ] && [ -x "$PY" ]; then
+  log "stack present in $VENV"
+else
+  install_stack
+fi
+[ "${SKIP_DATA:-0}" = 1 ] || install_fashion_mnist
