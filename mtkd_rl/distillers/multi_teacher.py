@@ -12,6 +12,9 @@ from mtkd_rl.tasks import ModelShapes, TaskAdapter
 from mtkd_rl.weighting import TeacherWeighting, normalized_reward
 from .teachers import load_teacher
 
+#: The default task adapter of each toolbox's student.
+TASK_ADAPTERS = {'mmpretrain': 'ClassificationAdapter', 'mmdet': 'DetectionAdapter', 'mmseg': 'SegmentationAdapter'}
+
 
 @MODELS.register_module()
 class MultiTeacherDistiller(BaseModel):
@@ -25,7 +28,8 @@ class MultiTeacherDistiller(BaseModel):
     Args:
         student: The student's model config (an ordinary mmpretrain/mmdet/mmseg model).
         teachers: One ``dict(config=..., checkpoint=..., name=None)`` per teacher.
-        task: The task adapter config, e.g. ``dict(type='ClassificationAdapter')``.
+        task: The task adapter config, e.g. ``dict(type='ClassificationAdapter')``; by default the adapter of
+            the student's toolbox (mmpretrain, mmdet or mmseg) with its default losses.
         weighting: The teacher weighting config: ``AVER``, ``EBKD``, ``CA-MKD`` or ``MTKD-RL``.
         connector: The connector config, one per teacher and feature level.
         data_preprocessor: Used for the student when its own config has none.
@@ -35,7 +39,7 @@ class MultiTeacherDistiller(BaseModel):
     def __init__(self,
                  student: dict,
                  teachers: Sequence[dict],
-                 task: dict,
+                 task: Optional[dict] = None,
                  weighting: dict = dict(type='MTKD-RL'),
                  connector: dict = dict(type='ConvBNReLUConnector'),
                  data_preprocessor: Optional[dict] = None,
@@ -48,6 +52,12 @@ class MultiTeacherDistiller(BaseModel):
             student['data_preprocessor'] = data_preprocessor
         self.student = MMENGINE_MODELS.build(student)
         self.data_preprocessor = self.student.data_preprocessor
+        if task is None:
+            toolbox = type(self.student).__module__.split('.')[0]
+            if toolbox not in TASK_ADAPTERS:
+                raise ValueError(f'model.task is not set and {type(self.student).__name__} is not an mmpretrain, '
+                                 f"mmdet or mmseg model: set model.task=dict(type='...Adapter')")
+            task = dict(type=TASK_ADAPTERS[toolbox])
         self.task: TaskAdapter = build(task)
 
         names, modules = [], []
@@ -94,23 +104,30 @@ class MultiTeacherDistiller(BaseModel):
 
     def _probe(self):
         """Find the student's and teachers' feature, embedding and output sizes with a dummy batch."""
+        mean = getattr(self.data_preprocessor, 'mean', None)
         first_conv = next((m for m in self.student.modules() if isinstance(m, nn.Conv2d)), None)
-        channels = first_conv.in_channels if first_conv is not None else 3
+        if isinstance(mean, torch.Tensor) and mean.dim() == 3:
+            channels = mean.shape[0]
+        else:
+            channels = first_conv.in_channels if first_conv is not None else 3
         dummy = torch.zeros(2, channels, *self.task.probe_size)
         was_training = self.student.training
         self.student.eval()
+        keys = ['model.student'] + [f'model.teachers[{i}] ({n})' for i, n in enumerate(self.teacher_names)]
+        shapes = []
         try:
             with torch.no_grad():
-                student_shapes = self.task.probe(self.student, dummy)
-                teacher_shapes = [self.task.probe(t, dummy) for t in self.teachers]
+                for key, model in zip(keys, [self.student] + self.teachers):
+                    try:
+                        shapes.append(self.task.probe(model, dummy))
+                    except (RuntimeError, ValueError, AssertionError) as e:
+                        raise ValueError(
+                            f'{key} failed on a probe batch of shape {tuple(dummy.shape)} ({e}); set '
+                            f'model.task.probe_size to an input size the model accepts') from e
         finally:
             self.student.train(was_training)
-        for i, (name, shapes) in enumerate(zip(self.teacher_names, teacher_shapes)):
-            if shapes.num_classes != student_shapes.num_classes:
-                raise ValueError(
-                    f'model.teachers[{i}] ({name}) predicts {shapes.num_classes} classes but model.student '
-                    f'predicts {student_shapes.num_classes}: teachers and student must share one label set; '
-                    f'use a teacher trained on the student\'s data set or set the student head\'s num_classes')
+        student_shapes, teacher_shapes = shapes[0], shapes[1:]
+        self.task.validate(student_shapes, teacher_shapes, self.teacher_names)
         return student_shapes, teacher_shapes
 
     def _build_connectors(self, connector: dict, student: ModelShapes,

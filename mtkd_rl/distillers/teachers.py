@@ -83,9 +83,17 @@ def _load_weights(model: nn.Module, checkpoint: str, key: str) -> None:
     state = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
     if state and all(k.startswith('student.') for k in state if not k.startswith('connectors.')):
         state = {k[len('student.'):]: v for k, v in state.items() if k.startswith('student.')}
+    fix = 'Pair each teacher config with its own checkpoint.'
+    own = model.state_dict()
+    wrong_shape = [k for k, v in state.items() if k in own and own[k].shape != v.shape]
+    if wrong_shape:
+        k = wrong_shape[0]
+        raise RuntimeError(f"{key}: '{checkpoint}' does not match the teacher's config: {len(wrong_shape)} "
+                           f"tensors differ in shape, e.g. {k} is {tuple(state[k].shape)} in the checkpoint and "
+                           f"{tuple(own[k].shape)} in the model. {fix}")
     incompatible = model.load_state_dict(state, strict=False)
-    missing = [k for k in incompatible.missing_keys]
-    if missing or incompatible.unexpected_keys:
+    missing, unexpected = incompatible.missing_keys, incompatible.unexpected_keys
+    if missing or unexpected:
         raise RuntimeError(f"{key}: '{checkpoint}' does not match the teacher's config: missing keys "
                            f"{missing[:5]}{'...' if len(missing) > 5 else ''}, unexpected keys "
-                           f"{incompatible.unexpected_keys[:5]}. Pair each teacher config with its own checkpoint.")
+                           f"{unexpected[:5]}{'...' if len(unexpected) > 5 else ''}. {fix}")

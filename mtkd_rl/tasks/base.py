@@ -36,11 +36,20 @@ class ModelPass:
 
 @dataclass
 class ModelShapes:
-    """Shapes found by a probe forward pass, used to build connectors and the agent and to validate."""
+    """Shapes found by a probe forward pass, used to build connectors and the agent and to validate.
+
+    Attributes:
+        feature_shapes: ``(C, H, W)`` of each feature level.
+        embedding_dim: Size of the embedding.
+        summary_dim: Size of the output summary.
+        num_classes: Number of classes the model predicts.
+        extra: Task-specific facts (anchor layout, output stride...) for :meth:`TaskAdapter.validate`.
+    """
     feature_shapes: List[Tuple[int, ...]]
     embedding_dim: int
     summary_dim: int
     num_classes: int
+    extra: Dict[str, Any] = field(default_factory=dict)
 
 
 class TaskAdapter(nn.Module):
@@ -78,6 +87,15 @@ class TaskAdapter(nn.Module):
     def probe(self, model: nn.Module, inputs: torch.Tensor) -> ModelShapes:
         """Run ``model`` on a dummy batch and report its shapes."""
         raise NotImplementedError
+
+    def validate(self, student: ModelShapes, teachers: Sequence[ModelShapes], names: Sequence[str]) -> None:
+        """Check before training that every teacher can teach the student; raise naming the config key."""
+        for i, (name, shapes) in enumerate(zip(names, teachers)):
+            if shapes.num_classes != student.num_classes:
+                raise ValueError(
+                    f'model.teachers[{i}] ({name}) predicts {shapes.num_classes} classes but model.student '
+                    f'predicts {student.num_classes}: teachers and student must share one label set; use a '
+                    f"teacher trained on the student's data set or set the student head's num_classes")
 
     def forward_student(self, student: nn.Module, inputs: Any, data_samples: list) -> ModelPass:
         """Run the student once: its normal losses, logits and features."""

@@ -1,0 +1,252 @@
+"""MultiTeacherDistiller on real mmpretrain models: teachers frozen and hidden, one pass per model, errors."""
+import copy
+
+import pytest
+import torch
+from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import DefaultScope
+from mmpretrain.structures import DataSample
+
+import mtkd_rl  # noqa: F401
+from mtkd_rl.distillers import MultiTeacherDistiller
+from mtkd_rl.registry import HOOKS, build
+from conftest import distiller_cfg
+
+
+def build_distiller(cfg, scope='mmpretrain'):
+    with DefaultScope.overwrite_default_scope(scope):
+        return MMENGINE_MODELS.build(cfg)
+
+
+def batch(n=4, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    inputs = torch.rand(n, 3, 32, 32, generator=g) * 255
+    samples = [DataSample().set_gt_label(int(i % 10)) for i in range(n)]
+    return inputs, samples
+
+
+@pytest.fixture(scope='module')
+def distiller(random_teachers):
+    model = build_distiller(distiller_cfg(random_teachers))
+    model.weighting.trained_by_hook = True
+    return model
+
+
+def test_teachers_hidden_from_state_dict_optimizer_and_modules(distiller):
+    keys = distiller.state_dict().keys()
+    assert keys and all(k.startswith(('student.', 'connectors.', 'data_preprocessor.')) for k in keys)
+    teacher_params = {id(p) for t in distiller.teachers for p in t.parameters()}
+    agent_params = {id(p) for p in distiller.weighting.parameters()}
+    own = {id(p) for p in distiller.parameters()}
+    assert not own & teacher_params and not own & agent_params
+    assert len(distiller.connectors) == 3
+    assert all(not p.requires_grad for t in distiller.teachers for p in t.parameters())
+
+
+def test_teachers_stay_in_eval_mode(distiller):
+    distiller.train()
+    assert distiller.student.training and distiller.weighting.training
+    assert all(not m.training for t in distiller.teachers for m in t.modules())
+    distiller.eval()
+    distiller.train(True)
+    assert all(not m.training for t in distiller.teachers for m in t.modules())
+
+
+def test_to_moves_teachers_and_agent(distiller):
+    distiller.to(torch.float64)
+    try:
+        assert all(p.dtype == torch.float64 for t in distiller.teachers for p in t.parameters())
+        assert all(p.dtype == torch.float64 for p in distiller.weighting.parameters())
+    finally:
+        distiller.to(torch.float32)
+
+
+def test_predict_and_tensor_modes_are_the_students(distiller):
+    distiller.eval()
+    inputs, samples = batch()
+    data = distiller.data_preprocessor(dict(inputs=list(inputs), data_samples=samples))
+    out = distiller(data['inputs'], copy.deepcopy(data['data_samples']), mode='predict')
+    ref = distiller.student(data['inputs'], copy.deepcopy(data['data_samples']), mode='predict')
+    torch.testing.assert_close(torch.stack([o.pred_score for o in out]), torch.stack([o.pred_score for o in ref]))
+    torch.testing.assert_close(distiller(data['inputs'], mode='tensor'), distiller.student(data['inputs']))
+    assert distiller.data_preprocessor is distiller.student.data_preprocessor
+
+
+def test_loss_keys_gradients_and_transition(distiller):
+    distiller.train()
+    distiller.weighting.warming_up = False
+    inputs, samples = batch()
+    data = distiller.data_preprocessor(dict(inputs=list(inputs), data_samples=samples), training=True)
+    losses = distiller(**data, mode='loss')
+    for name in distiller.teacher_names:
+        for kind in ('kd_logit', 'w_logit', 'kd_feature', 'w_feature'):
+            assert f'{kind}.{name}' in losses
+    w_sum = sum(losses[f'w_logit.{n}'] for n in distiller.teacher_names)
+    torch.testing.assert_close(w_sum, torch.tensor(1.0))
+    assert {'student.loss', 'loss_kd_logit', 'loss_kd_feature'} <= set(losses)
+    total = sum(v for k, v in losses.items() if 'loss' in k)
+    distiller.zero_grad()
+    total.backward()
+    assert all(p.grad is not None for p in distiller.student.parameters() if p.requires_grad)
+    assert all(p.grad is not None for p in distiller.connectors.parameters())
+    assert all(p.grad is None for t in distiller.teachers for p in t.parameters())
+    assert all(p.grad is None for p in distiller.weighting.parameters())
+    tr = distiller.latest_transition
+    assert tr['state'].shape == (4, distiller.weighting.state_dim) and tr['reward'].shape == (4, )
+    assert ((tr['reward'] >= 0) & (tr['reward'] <= 1)).all()
+
+
+def test_each_model_runs_once_and_kd_terms_are_computed_once(distiller, monkeypatch):
+    distiller.train()
+    calls = {'backbone': 0, 'kl': 0, 'mse': 0}
+
+    def counting(module, key):
+        forward = module.forward
+
+        def wrapped(*args, **kwargs):
+            calls[key] += 1
+            return forward(*args, **kwargs)
+        monkeypatch.setattr(module, 'forward', wrapped)
+    for model in [distiller.student] + distiller.teachers:
+        counting(model.backbone, 'backbone')
+    counting(distiller.task.logit_loss, 'kl')
+    counting(distiller.task.feature_loss, 'mse')
+    inputs, samples = batch()
+    data = distiller.data_preprocessor(dict(inputs=list(inputs), data_samples=samples), training=True)
+    distiller(**data, mode='loss')
+    assert calls == {'backbone': 4, 'kl': 3, 'mse': 3}
+
+
+def test_learnable_weighting_without_hook_is_an_error(random_teachers):
+    model = build_distiller(distiller_cfg(random_teachers))
+    inputs, samples = batch()
+    data = model.data_preprocessor(dict(inputs=list(inputs), data_samples=samples), training=True)
+    with pytest.raises(RuntimeError, match='TeacherWeightingHook'):
+        model(**data, mode='loss')
+
+
+@pytest.mark.parametrize('weighting', ['AVER', 'EBKD', 'CA-MKD'])
+def test_fixed_weightings_train(random_teachers, weighting):
+    model = build_distiller(distiller_cfg(random_teachers, weighting=dict(type=weighting)))
+    model.train()
+    inputs, samples = batch()
+    data = model.data_preprocessor(dict(inputs=list(inputs), data_samples=samples), training=True)
+    losses = model(**data, mode='loss')
+    assert torch.isfinite(losses['loss_kd_logit'])
+    w = torch.stack([losses[f'w_logit.{n}'] for n in model.teacher_names])
+    torch.testing.assert_close(w.sum(), torch.tensor(1.0))
+    assert model.latest_transition is None
+
+
+def test_single_teacher_without_feature_kd(random_teachers):
+    cfg = distiller_cfg(random_teachers[:1])
+    cfg['task'] = dict(type='ClassificationAdapter', feature_loss=None)
+    model = build_distiller(cfg)
+    model.weighting.trained_by_hook = True
+    assert model.connectors is None and model.weighting.state_dim == 128 + 10 + 3
+    inputs, samples = batch()
+    data = model.data_preprocessor(dict(inputs=list(inputs), data_samples=samples), training=True)
+    losses = model(**data, mode='loss')
+    assert 'loss_kd_feature' not in losses
+    assert losses['w_logit.resnet18_w16'] == 1.0
+
+
+def test_default_task_from_the_students_toolbox(random_teachers):
+    cfg = distiller_cfg(random_teachers[:1])
+    del cfg['task']
+    assert type(build_distiller(cfg).task).__name__ == 'ClassificationAdapter'
+
+
+@pytest.mark.parametrize('scope', ['mmpretrain', 'mmdet', 'mmseg'])
+def test_builds_from_every_default_scope(random_teachers, scope):
+    cfg = distiller_cfg(random_teachers[:2])
+    cfg['student'] = dict(cfg['student'], _scope_='mmpretrain')
+    cfg['data_preprocessor'] = dict(cfg['data_preprocessor'], type='mmpretrain.ClsDataPreprocessor')
+    model = build_distiller(cfg, scope)
+    assert isinstance(model, MultiTeacherDistiller)
+    with DefaultScope.overwrite_default_scope(scope):
+        hook = HOOKS.build(dict(type='mtkd_rl.TeacherWeightingHook'))
+        loss = build(dict(type='LogitKL'))
+        also = MMENGINE_MODELS.build(dict(type='mtkd_rl.FeatureMSE'))
+    assert type(hook).__name__ == 'TeacherWeightingHook'
+    assert type(loss).__name__ == 'LogitKL' and type(also).__name__ == 'FeatureMSE'
+
+
+# ----- bad input: each error names the config key and the fix -----
+
+def test_missing_checkpoint(random_teachers, tmp_path):
+    teachers = copy.deepcopy(random_teachers)
+    teachers[1]['checkpoint'] = str(tmp_path / 'nope.pth')
+    with pytest.raises(FileNotFoundError, match=r'model\.teachers\[1\]\.checkpoint.*Train the teacher first'):
+        build_distiller(distiller_cfg(teachers))
+
+
+def test_unreadable_checkpoint(random_teachers, tmp_path):
+    bad = tmp_path / 'broken.pth'
+    bad.write_bytes(b'not a checkpoint at all')
+    teachers = copy.deepcopy(random_teachers)
+    teachers[0]['checkpoint'] = str(bad)
+    with pytest.raises(RuntimeError, match=r'model\.teachers\[0\]\.checkpoint.*could not be read'):
+        build_distiller(distiller_cfg(teachers))
+
+
+def test_checkpoint_of_another_model(random_teachers):
+    teachers = copy.deepcopy(random_teachers)
+    teachers[0]['checkpoint'] = random_teachers[1]['checkpoint']
+    with pytest.raises(RuntimeError, match=r'model\.teachers\[0\]\.checkpoint.*does not match'):
+        build_distiller(distiller_cfg(teachers))
+
+
+def test_class_count_mismatch(random_teachers):
+    cfg = distiller_cfg(random_teachers[:2])
+    cfg['student']['head']['num_classes'] = 7
+    with pytest.raises(ValueError, match=r'model\.teachers\[0\].*10 classes.*model\.student.*7'):
+        build_distiller(cfg)
+
+
+def test_unknown_weighting(random_teachers):
+    with pytest.raises(KeyError, match=r"model\.weighting\.type 'MTKD' is unknown.*MTKD-RL"):
+        build_distiller(distiller_cfg(random_teachers[:1], weighting=dict(type='MTKD')))
+
+
+@pytest.mark.parametrize('teachers', [[], None])
+def test_empty_pool(teachers):
+    from conftest import MTKDRL_CONFIG
+    from mmengine.config import Config
+    cfg = Config.fromfile(MTKDRL_CONFIG).model.to_dict()
+    cfg['teachers'] = teachers
+    with pytest.raises(ValueError, match=r'model\.teachers is empty'):
+        build_distiller(cfg)
+
+
+def test_feature_the_connector_cannot_map(random_teachers):
+    cfg = distiller_cfg(random_teachers[:1])
+    # a ViT that outputs its class token: a [B, 192] vector, not a map
+    cfg['student'] = dict(
+        type='ImageClassifier',
+        backbone=dict(type='VisionTransformer', arch='deit-tiny', img_size=32, patch_size=8,
+                      out_type='cls_token'),
+        head=dict(type='LinearClsHead', num_classes=10, in_channels=192))
+    cfg['task'] = dict(type='ClassificationAdapter', probe_size=(32, 32))
+    with pytest.raises(ValueError, match=r'model\.connector maps \[B, C, H, W\].*feature_loss=None'):
+        build_distiller(cfg)
+
+
+def test_duplicate_teacher_names(random_teachers):
+    teachers = copy.deepcopy(random_teachers[:2])
+    teachers[1]['name'] = teachers[0]['name']
+    with pytest.raises(ValueError, match='duplicate names'):
+        build_distiller(distiller_cfg(teachers))
+
+
+def test_malformed_teacher_entry(random_teachers):
+    with pytest.raises(ValueError, match=r'model\.teachers\[0\] must be dict\(config='):
+        build_distiller(distiller_cfg([dict(checkpoint=random_teachers[0]['checkpoint'])]))
+
+
+def test_model_that_cannot_take_the_probe(random_teachers):
+    cfg = distiller_cfg(random_teachers[:1])
+    cfg['student'] = dict(type='ImageClassifier', backbone=dict(type='LeNet5', num_classes=10),
+                          head=dict(type='ClsHead'))
+    with pytest.raises(ValueError, match=r'model\.student failed on a probe batch.*model\.task\.probe_size'):
+        build_distiller(cfg)
