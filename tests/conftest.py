@@ -19,15 +19,26 @@ TEACHER_CONFIGS = {
 STUDENT_CONFIG = f'{FMNIST_CFG}/students/resnet18-w8_1xb64-2e_fashion-mnist.py'
 MTKDRL_CONFIG = f'{FMNIST_CFG}/mtkdrl_resnet18-w8_fmnist-pool3_1xb64-2e_fashion-mnist.py'
 
-#: --cfg-options that shrink a Fashion-MNIST run to a few real batches, deterministically.
-SMALL_RUN = [
-    'train_dataloader.dataset.indices=128', 'val_dataloader.dataset.indices=256',
-    'test_dataloader.dataset.indices=256', 'train_dataloader.num_workers=0',
-    'train_dataloader.persistent_workers=False', 'val_dataloader.num_workers=0',
-    'val_dataloader.persistent_workers=False', 'test_dataloader.num_workers=0',
-    'test_dataloader.persistent_workers=False', 'train_dataloader.batch_size=32', 'randomness.seed=0',
-    'default_hooks.logger.interval=1'
-]
+#: Settings that shrink a Fashion-MNIST run to a few real batches, deterministically.
+SMALL_RUN = {
+    'train_dataloader.dataset.indices': 128, 'val_dataloader.dataset.indices': 256,
+    'test_dataloader.dataset.indices': 256, 'train_dataloader.num_workers': 0,
+    'train_dataloader.persistent_workers': False, 'val_dataloader.num_workers': 0,
+    'val_dataloader.persistent_workers': False, 'test_dataloader.num_workers': 0,
+    'test_dataloader.persistent_workers': False, 'train_dataloader.batch_size': 32, 'randomness.seed': 0,
+    'default_hooks.logger.interval': 1
+}
+
+
+def cfg_options(options):
+    """``--cfg-options`` arguments from a dict."""
+    out = []
+    for key, value in options.items():
+        if isinstance(value, (list, tuple)):
+            value = '[' + ','.join(map(str, value)) + ']'
+        out.append(f'{key}={value}')
+    return out
+
 
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
 

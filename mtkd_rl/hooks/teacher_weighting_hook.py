@@ -25,7 +25,8 @@ class TeacherWeightingHook(Hook):
     agent's gradients are averaged across ranks so the agent stays identical everywhere. The agent, its
     optimizer, the buffer and the hook's counters are saved in checkpoints and restored on resume.
 
-    The hook also stops training at the first non-finite logged term, naming the term and the iteration.
+    The hook also stops training at the first iteration with a NaN or inf term, naming the terms and the
+    iteration; keep it in the configs of fixed weightings (AVER, EBKD, CA-MKD) for that check.
 
     Args:
         interval: Update the agent every this many training iterations (reference: 1000).
@@ -163,16 +164,21 @@ class TeacherWeightingHook(Hook):
 
     @staticmethod
     def _check_finite(runner, outputs: Optional[Dict[str, torch.Tensor]]) -> None:
-        """Stop at a NaN or inf term; reads the values RuntimeInfoHook already copied to the host."""
+        """Stop at NaN or inf terms; reads the values RuntimeInfoHook already copied to the host."""
         if not outputs:
             return
+        bad = {}
         for key in outputs:
             value = runner.message_hub.get_scalar(f'train/{key}').current()
             if not math.isfinite(value):
-                raise FloatingPointError(
-                    f"training stopped at iteration {runner.iter + 1}: the term '{key}' is {value}. Lower the "
-                    f'learning rate, check the data and the teachers, or enable gradient clipping '
-                    f'(optim_wrapper.clip_grad)')
+                bad[key] = value
+        if bad:
+            terms = [k for k in bad if k != 'loss'] or ['loss']
+            raise FloatingPointError(
+                f'training stopped at iteration {runner.iter + 1}: '
+                + ', '.join(f"'{k}' is {bad[k]}" for k in terms)
+                + '. Check the teachers\' checkpoints and the data, lower the learning rate, or enable '
+                'gradient clipping (optim_wrapper.clip_grad)')
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         weighting = self._distiller(runner).weighting

@@ -1,4 +1,5 @@
+from .detection import BoxGIoUKD, DenseSigmoidKL
 from .feature import ChannelWiseKL, FeatureMSE
 from .logit import LogitKL
 
-__all__ = ['LogitKL', 'FeatureMSE', 'ChannelWiseKL']
+__all__ = ['LogitKL', 'FeatureMSE', 'ChannelWiseKL', 'DenseSigmoidKL', 'BoxGIoUKD']

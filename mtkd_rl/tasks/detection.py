@@ -1,0 +1,458 @@
+"""Detection (mmdet single-stage dense detectors such as RetinaNet) adapter: per-image terms (method.md s. 10).
+
+A sample is an image. For each image and teacher the adapter gives:
+
+* ``logit_kd``: binary KL of the sigmoid class scores at aligned anchors (``DenseSigmoidKL``), plus the box
+  distillation toward the teacher's decoded boxes on its confident anchors (``BoxGIoUKD``). Both compare
+  anchors one to one, so they need a teacher with the student's anchor layout.
+* ``feature_kd``: ``FeatureMSE`` between each connected student FPN level and the teacher's, averaged over
+  levels.
+* ``teacher_loss``: the teacher's own detection loss on the image against the ground truth, computed with its
+  head's target assignment and loss modules.
+* ``embedding``: the teacher's FPN levels, globally average-pooled and averaged over levels; ``summary``: its
+  per-class maximum score over anchors; ``entropy``: the mean binary entropy of its sigmoid scores.
+
+mmdet pads the images of a batch to one ``batch_input_shape``; every term above (and the pooled embedding and
+cosine) counts only the positions inside each image's ``img_shape``.
+
+Box distillation has no column of its own in :class:`~mtkd_rl.weighting.DistillationTerms`: it is added to the
+``logit_kd`` column (the output-level gap), so one logit weight per teacher and image scales both, and the
+agent's "KL" state entry is their sum. With ``alpha = logit_loss.loss_weight`` the column is
+``DenseSigmoidKL + box_loss.loss_weight / alpha * BoxGIoUKD``, so after the distiller's factor alpha each
+loss weighs its own ``loss_weight``.
+"""
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from mtkd_rl.registry import MODELS, build
+from mtkd_rl.weighting import DistillationTerms
+from .base import ModelPass, ModelShapes, TaskAdapter, global_pool
+
+#: Layout facts compared between a logit/box-distilling teacher and the student.
+LAYOUT_KEYS = ('num_levels', 'strides', 'priors_per_location', 'base_prior_sizes')
+
+
+def _flatten_levels(maps: Sequence[torch.Tensor], last_dim: int) -> torch.Tensor:
+    """``[B, A * last_dim, H, W]`` per level to ``[B, sum_l H W A, last_dim]`` in mmdet's (h, w, a) order."""
+    b = maps[0].shape[0]
+    return torch.cat([m.permute(0, 2, 3, 1).reshape(b, -1, last_dim) for m in maps], 1)
+
+
+def _img_shapes(data_samples: Sequence[Any], batch_shape: Tuple[int, int]) -> List[Tuple[int, int]]:
+    shapes = []
+    for sample in data_samples:
+        shape = sample.metainfo.get('img_shape') if hasattr(sample, 'metainfo') else None
+        shapes.append(tuple(int(v) for v in shape[:2]) if shape is not None else tuple(batch_shape))
+    return shapes
+
+
+def valid_mask(img_shapes: Sequence[Tuple[int, int]], batch_shape: Sequence[int], size: Sequence[int],
+               device: torch.device) -> torch.Tensor:
+    """Which positions of a ``size`` map computed from a padded batch lie inside each image: ``[B, H, W]``.
+
+    A position counts when it is within ``ceil(img_size * H / batch_size)`` rows and the like for columns,
+    which for an FPN level of stride s is mmdet's own ``ceil(img_size / s)`` (``AnchorGenerator.valid_flags``).
+
+    Args:
+        img_shapes: ``(h, w)`` of each image before padding.
+        batch_shape: ``(H_pad, W_pad)`` of the padded batch.
+        size: ``(H, W)`` of the map.
+        device: Device of the mask.
+    """
+    h, w = int(size[0]), int(size[1])
+    bh, bw = int(batch_shape[0]), int(batch_shape[1])
+    rows = torch.tensor([min(h, -(-ih * h // bh)) for ih, _ in img_shapes], device=device)
+    cols = torch.tensor([min(w, -(-iw * w // bw)) for _, iw in img_shapes], device=device)
+    return ((torch.arange(h, device=device)[None, :, None] < rows[:, None, None])
+            & (torch.arange(w, device=device)[None, None, :] < cols[:, None, None]))
+
+
+def _uses_anchor_head_loss(head: nn.Module) -> bool:
+    from mmdet.models.dense_heads import AnchorHead
+    return (isinstance(head, AnchorHead) and type(head).loss_by_feat is AnchorHead.loss_by_feat
+            and type(head).loss_by_feat_single is AnchorHead.loss_by_feat_single
+            and type(head).get_targets is AnchorHead.get_targets)
+
+
+def _sum_loss_dict(losses: Dict[str, Any]) -> torch.Tensor:
+    """Sum the terms of an mmdet loss dict the way mmengine's ``parse_losses`` does (keys with 'loss')."""
+    total = None
+    for key, value in losses.items():
+        if 'loss' not in key:
+            continue
+        values = value if isinstance(value, (list, tuple)) else [value]
+        for v in values:
+            v = v.mean()
+            total = v if total is None else total + v
+    if total is None:
+        raise ValueError(f'the head returned no loss terms: {sorted(losses)}')
+    return total
+
+
+def _per_image_sum(loss: torch.Tensor, num_images: int) -> torch.Tensor:
+    """Sum an unreduced per-prior loss (first dim ``num_images * n``, image-major) per image."""
+    if loss.dim() == 0:  # mmdet losses return a 0-dim zero when every weight is zero
+        return loss.expand(num_images) / num_images
+    return loss.reshape(num_images, -1).sum(1)
+
+
+def _anchor_head_per_image_loss(head: nn.Module, cls_scores: Sequence[torch.Tensor],
+                                bbox_preds: Sequence[torch.Tensor], gts: list, metas: list,
+                                ignores: Optional[list]) -> torch.Tensor:
+    """``AnchorHead.loss_by_feat`` reduced per image: the same targets and loss modules, one value per image.
+
+    The per-prior losses of image i are summed and divided by that image's own ``avg_factor`` (its positive
+    anchors for ``PseudoSampler``; at least 1, so an image without boxes gives the sum of its negatives'
+    classification loss instead of mmdet's division by ``eps``).
+    """
+    from mmdet.structures.bbox import get_box_tensor
+    b = len(metas)
+    featmap_sizes = [c.shape[-2:] for c in cls_scores]
+    device = cls_scores[0].device
+    anchor_list, valid_flag_list = head.get_anchors(featmap_sizes, metas, device=device)
+    (labels_list, label_weights_list, bbox_targets_list, bbox_weights_list, _,
+     sampling_results) = head.get_targets(anchor_list, valid_flag_list, gts, metas,
+                                          batch_gt_instances_ignore=ignores, return_sampling_results=True)
+    total = cls_scores[0].new_zeros(b)
+    for level, (cls, box) in enumerate(zip(cls_scores, bbox_preds)):
+        labels, label_weights = labels_list[level], label_weights_list[level]
+        bbox_targets, bbox_weights = bbox_targets_list[level], bbox_weights_list[level]
+        cls_flat = cls.permute(0, 2, 3, 1).reshape(-1, head.cls_out_channels)
+        loss_cls = head.loss_cls(cls_flat, labels.reshape(-1), label_weights.reshape(-1), reduction_override='none')
+        target_dim = bbox_targets.size(-1)
+        box_flat = box.permute(0, 2, 3, 1).reshape(-1, head.bbox_coder.encode_size)
+        if head.reg_decoded_bbox:
+            anchors = get_box_tensor(anchor_list[0][level]).repeat(b, 1)
+            box_flat = get_box_tensor(head.bbox_coder.decode(anchors, box_flat))
+        loss_box = head.loss_bbox(box_flat, bbox_targets.reshape(-1, target_dim),
+                                  bbox_weights.reshape(-1, target_dim), reduction_override='none')
+        total = total + _per_image_sum(loss_cls, b) + _per_image_sum(loss_box, b)
+    avg = torch.tensor([max(float(r.avg_factor), 1.0) for r in sampling_results], dtype=total.dtype, device=device)
+    return total / avg
+
+
+def per_image_detection_loss(head: nn.Module, outs: Sequence[Sequence[torch.Tensor]],
+                             data_samples: Sequence[Any]) -> torch.Tensor:
+    """A dense head's own detection loss against the ground truth, one value per image: ``[B]``.
+
+    Heads that use ``AnchorHead``'s loss (RetinaNet...) get one target assignment for the batch and a
+    per-image reduction of the per-anchor losses. Other heads (FCOS, ATSS...) run ``head.loss_by_feat`` on
+    each image alone; their own normalisers then apply (ATSS divides by ``eps`` on an image without boxes,
+    like mmdet itself on such a batch).
+
+    Args:
+        head: The detector's ``bbox_head``.
+        outs: The head's outputs (``head(x)``: class scores, box predictions, ... per level).
+        data_samples: The batch's ``DetDataSample`` list.
+    """
+    from mmdet.models.utils import unpack_gt_instances
+    gts, ignores, metas = unpack_gt_instances(data_samples)
+    if _uses_anchor_head_loss(head):
+        return _anchor_head_per_image_loss(head, outs[0], outs[1], gts, metas, ignores)
+    losses = []
+    for i in range(len(metas)):
+        sliced = tuple([level[i:i + 1] for level in out] for out in outs)
+        losses.append(_sum_loss_dict(head.loss_by_feat(*sliced, [gts[i]], [metas[i]], [ignores[i]])))
+    return torch.stack(losses)
+
+
+def decode_boxes(head: nn.Module, bbox_preds: Sequence[torch.Tensor]) -> torch.Tensor:
+    """An anchor head's box predictions decoded at its anchors: ``[B, N, 4]`` in the flattened anchor order."""
+    from mmdet.structures.bbox import get_box_tensor
+    b = bbox_preds[0].shape[0]
+    sizes = [p.shape[-2:] for p in bbox_preds]
+    priors = head.prior_generator.grid_priors(sizes, device=bbox_preds[0].device)
+    priors = torch.cat([get_box_tensor(p) for p in priors], 0)
+    deltas = _flatten_levels(bbox_preds, head.bbox_coder.encode_size)
+    boxes = head.bbox_coder.decode(priors.repeat(b, 1), deltas.reshape(-1, deltas.shape[-1]))
+    return get_box_tensor(boxes).reshape(b, -1, 4)
+
+
+def binary_entropy(logits: torch.Tensor) -> torch.Tensor:
+    """Entropy of ``Bernoulli(sigmoid(logits))``, elementwise and stable for large logits."""
+    p = torch.sigmoid(logits)
+    return p * F.softplus(-logits) + (1.0 - p) * F.softplus(logits)
+
+
+@MODELS.register_module()
+class DetectionAdapter(TaskAdapter):
+    """Per-image terms for mmdet single-stage dense detectors (``extract_feat`` + a sigmoid ``bbox_head``).
+
+    The default adapter of mmdet students. Features are the neck's (FPN) levels, one connector per level.
+
+    Teachers whose anchor layout (levels, strides, anchors per location, anchor sizes) differs from the
+    student's cannot give logit or box distillation. Name them in ``feature_only_teachers``: they then
+    teach through their FPN features only (their ``logit_kd`` column is 0) and still enter the weighting with
+    their own detection loss, embedding and scores. This is how a teacher of another head type (FCOS, ATSS)
+    joins a RetinaNet pool. Every teacher must share the student's classes and input normalisation (teachers
+    see the student's preprocessed batch).
+
+    Args:
+        logit_loss: Per-image dense logit KD config (default ``DenseSigmoidKL``, T = 1); its ``loss_weight``
+            is alpha.
+        box_loss: Per-image box KD config (default ``BoxGIoUKD``), added to the logit column (see the module
+            docstring), or None for none. Needs anchor heads (``AnchorHead`` subclasses).
+        feature_loss: Per-image FPN feature KD config (default ``FeatureMSE``, weight 1; beta), or None.
+        feature_only_teachers: Teachers (names or indices into ``model.teachers``) that give feature
+            distillation only.
+        probe_size: Size of the dummy input used at build time; large enough for the coarsest FPN level.
+    """
+    provides = frozenset({'teacher_entropy', 'feature_teacher_loss'})
+
+    def __init__(self,
+                 logit_loss: dict = dict(type='DenseSigmoidKL', temperature=1.0, loss_weight=1.0),
+                 box_loss: Optional[dict] = dict(type='BoxGIoUKD', score_thr=0.5, loss_weight=1.0),
+                 feature_loss: Optional[dict] = dict(type='FeatureMSE', loss_weight=1.0),
+                 feature_only_teachers: Sequence[Union[int, str]] = (),
+                 probe_size: Sequence[int] = (128, 128)) -> None:
+        super().__init__(logit_loss, feature_loss, probe_size)
+        self.box_loss = build(box_loss) if box_loss is not None else None
+        if self.box_loss is not None and self.box_weight != 0 and self.alpha == 0:
+            raise ValueError('model.task.box_loss is added to the logit KD column, which model.task.logit_loss.'
+                             'loss_weight = 0 switches off; give the logit loss a weight or set box_loss=None')
+        if isinstance(feature_only_teachers, (str, int)):
+            feature_only_teachers = [feature_only_teachers]
+        self.feature_only_teachers = list(feature_only_teachers)
+        #: Per teacher, whether it gives logit and box distillation (set by :meth:`validate`).
+        self.logit_teachers: Optional[List[bool]] = None
+
+    @property
+    def box_weight(self) -> float:
+        return float(self.box_loss.loss_weight) if self.box_loss is not None else 0.0
+
+    # ------------------------------------------------------------------------------------------- build time
+    @staticmethod
+    def _check(model: nn.Module) -> None:
+        if not hasattr(model, 'extract_feat') or getattr(model, 'bbox_head', None) is None:
+            raise TypeError(f'DetectionAdapter needs an mmdet single-stage dense detector (extract_feat and a '
+                            f'bbox_head, e.g. RetinaNet, FCOS, ATSS); {type(model).__name__} is not one')
+
+    def probe(self, model: nn.Module, inputs: torch.Tensor) -> ModelShapes:
+        self._check(model)
+        head = model.bbox_head
+        feats = model.extract_feat(inputs)
+        outs = head(feats)
+        channels = {int(f.shape[1]) for f in feats}
+        if len(channels) != 1:
+            raise ValueError(f'{type(model).__name__} gives FPN levels with different channel counts '
+                             f'{sorted(channels)}; the embedding averages levels and needs one count')
+        num_classes = int(head.num_classes)
+        cls_out = int(getattr(head, 'cls_out_channels', num_classes))
+        generator = getattr(head, 'prior_generator', None)
+        base = getattr(generator, 'base_anchors', None)
+        preprocessor = getattr(model, 'data_preprocessor', None)
+        mean, std = getattr(preprocessor, 'mean', None), getattr(preprocessor, 'std', None)
+        extra = dict(
+            head=type(head).__name__,
+            num_levels=len(outs[0]),
+            strides=[tuple(int(v) for v in s) for s in getattr(generator, 'strides', [])],
+            priors_per_location=[int(c.shape[1]) // cls_out for c in outs[0]],
+            base_prior_sizes=None if base is None else [
+                sorted((round(float(a[2] - a[0]), 3), round(float(a[3] - a[1]), 3)) for a in level)
+                for level in base],
+            sigmoid=bool(getattr(head, 'use_sigmoid_cls', False)) and cls_out == num_classes,
+            anchor_head=_is_anchor_head(head),
+            has_train_cfg=getattr(head, 'train_cfg', None) is not None,
+            normalisation=None if mean is None else dict(
+                mean=[round(float(v), 4) for v in torch.as_tensor(mean).flatten()],
+                std=[round(float(v), 4) for v in torch.as_tensor(std).flatten()],
+                channel_conversion=bool(getattr(preprocessor, '_channel_conversion', False))),
+        )
+        return ModelShapes(
+            feature_shapes=[tuple(f.shape[1:]) for f in feats],
+            embedding_dim=channels.pop(),
+            summary_dim=num_classes,
+            num_classes=num_classes,
+            extra=extra)
+
+    def validate(self, student: ModelShapes, teachers: Sequence[ModelShapes], names: Sequence[str]) -> None:
+        """Check classes, heads, normalisation and, for logit/box distillation, the anchor layout."""
+        super().validate(student, teachers, names)
+        names = list(names)
+        feature_only = set()
+        for entry in self.feature_only_teachers:
+            if isinstance(entry, int) and not isinstance(entry, bool):
+                if not 0 <= entry < len(names):
+                    raise ValueError(f'model.task.feature_only_teachers has index {entry}, but model.teachers '
+                                     f'has {len(names)} entries')
+                feature_only.add(entry)
+            elif entry in names:
+                feature_only.add(names.index(entry))
+            else:
+                raise ValueError(f"model.task.feature_only_teachers names '{entry}', which is not a teacher; "
+                                 f'teacher names: {names}')
+        if feature_only and self.feature_loss is None:
+            raise ValueError(f'model.task.feature_only_teachers {[names[i] for i in sorted(feature_only)]} '
+                             f'teach features only, but model.task.feature_loss is None: they would teach '
+                             f'nothing; give a feature_loss or remove them from model.teachers')
+        if not student.extra.get('sigmoid', False):
+            raise ValueError(f"DetectionAdapter needs a head with sigmoid class scores; model.student's "
+                             f"{student.extra.get('head')} uses softmax")
+        if self.box_loss is not None and len(feature_only) < len(names) and not student.extra.get('anchor_head'):
+            raise ValueError(f"model.task.box_loss decodes anchor deltas, but model.student's "
+                             f"{student.extra.get('head')} is not an AnchorHead; set model.task.box_loss=None")
+        for i, (name, shapes) in enumerate(zip(names, teachers)):
+            key = f'model.teachers[{i}] ({name})'
+            if not shapes.extra.get('sigmoid', False):
+                raise ValueError(f"{key}'s {shapes.extra.get('head')} uses softmax class scores; DetectionAdapter "
+                                 f'needs sigmoid heads (RetinaNet, FCOS, ATSS...)')
+            if not shapes.extra.get('has_train_cfg', False):
+                raise ValueError(f'{key} has no train_cfg in its bbox_head, so its own detection loss (the '
+                                 f'teacher-performance term) cannot be computed; point config at the full '
+                                 f'training config of the teacher')
+            t_norm, s_norm = shapes.extra.get('normalisation'), student.extra.get('normalisation')
+            if t_norm is not None and s_norm is not None and t_norm != s_norm:
+                raise ValueError(
+                    f"{key} was trained on inputs normalised with {t_norm}, but the student's data_preprocessor "
+                    f'gives {s_norm}; teachers see the student\'s preprocessed batch. Use teachers trained with '
+                    f"the student's normalisation (e.g. pytorch-style rather than caffe-style backbones)")
+            if i in feature_only:
+                continue
+            diff = [k for k in LAYOUT_KEYS if shapes.extra.get(k) != student.extra.get(k)]
+            if diff:
+                details = '; '.join(f'{k}: teacher {shapes.extra.get(k)}, student {student.extra.get(k)}'
+                                    for k in diff)
+                raise ValueError(
+                    f"{key} has another anchor layout than model.student ({shapes.extra.get('head')} vs "
+                    f"{student.extra.get('head')}; {details}). Dense logit and box distillation compare "
+                    f'anchors one to one: use a teacher with the student\'s anchor generator, or let it teach '
+                    f"features only with model.task.feature_only_teachers=['{name}']")
+            if self.box_loss is not None and not shapes.extra.get('anchor_head'):
+                raise ValueError(f"{key}'s {shapes.extra.get('head')} is not an AnchorHead, so model.task.box_loss "
+                                 f'cannot decode its boxes; set box_loss=None or make it feature-only')
+        self.logit_teachers = [i not in feature_only for i in range(len(names))]
+
+    # ------------------------------------------------------------------------------------------ iteration
+    def _pass(self, model: nn.Module, inputs: torch.Tensor, data_samples: list):
+        feats = list(model.extract_feat(inputs))
+        outs = model.bbox_head(feats)
+        batch_shape = tuple(inputs.shape[-2:])
+        img_shapes = _img_shapes(data_samples, batch_shape)
+        masks: Dict[Tuple[int, int], torch.Tensor] = {}
+
+        def mask_of(size) -> torch.Tensor:
+            size = (int(size[0]), int(size[1]))
+            if size not in masks:
+                masks[size] = valid_mask(img_shapes, batch_shape, size, inputs.device)
+            return masks[size]
+
+        head = model.bbox_head
+        num_classes = int(head.cls_out_channels)
+        scores = _flatten_levels(outs[0], num_classes)
+        anchor_mask = torch.cat([
+            mask_of(c.shape[-2:]).flatten(1).repeat_interleave(int(c.shape[1]) // num_classes, dim=1)
+            for c in outs[0]
+        ], 1)
+        extra = dict(head=head, outs=outs, anchor_mask=anchor_mask, mask_of=mask_of)
+        return feats, outs, scores, extra
+
+    def forward_student(self, student: nn.Module, inputs: torch.Tensor, data_samples: list) -> ModelPass:
+        """One backbone/neck/head pass; the head's normal losses (what ``bbox_head.loss`` computes)."""
+        from mmdet.models.utils import unpack_gt_instances
+        feats, outs, scores, extra = self._pass(student, inputs, data_samples)
+        gts, ignores, metas = unpack_gt_instances(data_samples)
+        losses = student.bbox_head.loss_by_feat(*outs, gts, metas, ignores)
+        with torch.no_grad():
+            detached = tuple([o.detach() for o in out] for out in outs)
+            task_loss = per_image_detection_loss(student.bbox_head, detached, data_samples)
+        return ModelPass(logits=scores, features=feats, task_loss=task_loss, losses=losses, extra=extra)
+
+    def forward_teacher(self, teacher: nn.Module, inputs: torch.Tensor, data_samples: list) -> ModelPass:
+        feats, outs, scores, extra = self._pass(teacher, inputs, data_samples)
+        mask_of, anchor_mask = extra['mask_of'], extra['anchor_mask']
+        embedding = torch.stack([global_pool(f, mask_of(f.shape[-2:])) for f in feats], 0).mean(0)
+        valid = anchor_mask.unsqueeze(-1)
+        summary = torch.sigmoid(scores).masked_fill(~valid, 0.0).amax(1)
+        entropy = (binary_entropy(scores) * valid).sum((1, 2)) / (
+            valid.sum((1, 2)).clamp_min(1) * scores.shape[-1])
+        return ModelPass(
+            logits=scores,
+            features=feats,
+            task_loss=per_image_detection_loss(teacher.bbox_head, outs, data_samples),
+            embedding=embedding,
+            summary=summary,
+            entropy=entropy,
+            extra=extra)
+
+    def logit_kd(self, student: ModelPass, teacher: ModelPass, data_samples: list) -> torch.Tensor:
+        """Dense sigmoid KD plus, when configured, the box KD scaled to the logit column (``[B]``)."""
+        mask = student.extra['anchor_mask']
+        loss = self.logit_loss(student.logits, teacher.logits, mask)
+        if self.box_loss is not None and self.box_weight != 0:
+            if 'boxes' not in student.extra:
+                student.extra['boxes'] = decode_boxes(student.extra['head'], student.extra['outs'][1])
+            with torch.no_grad():
+                teacher_boxes = decode_boxes(teacher.extra['head'], teacher.extra['outs'][1])
+                teacher_scores = torch.sigmoid(teacher.logits).amax(-1)
+            box = self.box_loss(student.extra['boxes'], teacher_boxes, teacher_scores, mask)
+            loss = loss + (self.box_weight / self.alpha) * box
+        return loss
+
+    def feature_kd(self, connected: Sequence[torch.Tensor], teacher: ModelPass,
+                   data_samples: list) -> torch.Tensor:
+        mask_of = teacher.extra['mask_of']
+        losses = [self.feature_loss(s, t, mask_of(t.shape[-2:])) for s, t in zip(connected, teacher.features)]
+        return torch.stack(losses, 0).mean(0)
+
+    def feature_teacher_loss(self, teacher_model: nn.Module, connected: Sequence[torch.Tensor],
+                             data_samples: list) -> torch.Tensor:
+        """Teacher m's head on the student's connected FPN levels: its per-image detection loss."""
+        head = teacher_model.bbox_head
+        return per_image_detection_loss(head, head(list(connected)), data_samples)
+
+    def terms(self,
+              student: ModelPass,
+              teachers: Sequence[ModelPass],
+              connected: Optional[Sequence[Sequence[torch.Tensor]]],
+              data_samples: list,
+              teacher_models: Sequence[nn.Module] = (),
+              required: frozenset = frozenset()) -> DistillationTerms:
+        """As :meth:`TaskAdapter.terms`, with feature-only teachers (zero logit column) and masked cosines."""
+        logit_teachers = self.logit_teachers
+        if logit_teachers is None:  # used without validate(): only indices can be resolved
+            logit_teachers = [i not in self.feature_only_teachers for i in range(len(teachers))]
+        b = student.task_loss.shape[0]
+        logit_kd = torch.stack([
+            self.logit_kd(student, t, data_samples) if use else student.logits.new_zeros(b)
+            for t, use in zip(teachers, logit_teachers)
+        ], 1)
+        feature_kd = cosine = feature_teacher_loss = None
+        if connected is not None:
+            feature_kd = torch.stack(
+                [self.feature_kd(c, t, data_samples) for c, t in zip(connected, teachers)], 1)
+            with torch.no_grad():
+                cosine = torch.stack([self._cosine(c, t) for c, t in zip(connected, teachers)], 1)
+                if 'feature_teacher_loss' in required:
+                    feature_teacher_loss = torch.stack([
+                        self.feature_teacher_loss(model, [f.detach() for f in c], data_samples)
+                        for model, c in zip(teacher_models, connected)
+                    ], 1)
+        entropy = torch.stack([t.entropy for t in teachers], 1) if 'teacher_entropy' in required else None
+        return DistillationTerms(
+            logit_kd=logit_kd,
+            teacher_loss=torch.stack([t.task_loss for t in teachers], 1).detach(),
+            student_loss=student.task_loss.detach(),
+            embeddings=[t.embedding.detach() for t in teachers],
+            summaries=[t.summary.detach() for t in teachers],
+            feature_kd=feature_kd,
+            cosine=cosine,
+            teacher_entropy=entropy,
+            feature_teacher_loss=feature_teacher_loss)
+
+    @staticmethod
+    def _cosine(connected: Sequence[torch.Tensor], teacher: ModelPass) -> torch.Tensor:
+        """Cosine of the masked-pooled connected student level and teacher level, averaged over levels."""
+        mask_of = teacher.extra['mask_of']
+        cos = []
+        for s, t in zip(connected, teacher.features):
+            m = mask_of(t.shape[-2:])
+            cos.append(F.cosine_similarity(global_pool(s, m), global_pool(t, m), dim=1))
+        return torch.stack(cos, 0).mean(0)
+
+
+def _is_anchor_head(head: nn.Module) -> bool:
+    from mmdet.models.dense_heads import AnchorHead
+    return isinstance(head, AnchorHead) and hasattr(head, 'bbox_coder')

@@ -1,0 +1,310 @@
+"""Semantic segmentation (mmseg ``EncoderDecoder``) adapter: per-image terms from pixel maps (method.md 10).
+
+A sample is an image. Every per-image quantity is an average over its *valid* pixels, those whose label is
+not the decode head's ``ignore_index`` (255 in mmseg, also the value the data preprocessor pads labels with),
+so ignored and padded pixels take part in no loss, no state entry and no reward:
+
+- ``KL_i^m``: the pixel-wise KL between teacher and student (``LogitKL`` with ``class_dim=1``), or
+  channel-wise distillation (``ChannelWiseKL``), or a weighted sum of several such losses;
+- ``CE_i^m``: the teacher's mean pixel cross-entropy;
+- ``e_m``: the average of the teacher's feature map (the decode head's input) over valid positions;
+- the output summary: the teacher's class probabilities averaged over valid pixels (``C`` values);
+- the EBKD entropy: the teacher's mean pixel entropy;
+- CA-MKD's feature-side loss: the teacher's whole decode head run on the student's connected feature (see
+  :meth:`SegmentationAdapter.terms`).
+
+Logit maps of different output strides (DeepLabV3 at 1/8, DeepLabV3+ at 1/4, ...) are resized bilinearly to
+one common size: the student's logit size (default) or the label size. Labels are resized to it with nearest
+neighbour.
+"""
+from typing import Any, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from mtkd_rl.losses.logit import reduce_per_sample
+from mtkd_rl.registry import MODELS, build
+from mtkd_rl.weighting import DistillationTerms
+from .base import ModelPass, ModelShapes, TaskAdapter, global_pool
+
+
+class _LossSum(nn.Module):
+    """Several per-sample pixel-map losses as one, each scaled by its own ``loss_weight``.
+
+    Its own ``loss_weight`` (alpha) is 1.
+    """
+
+    def __init__(self, losses: Sequence[nn.Module]) -> None:
+        super().__init__()
+        self.losses = nn.ModuleList(losses)
+        self.loss_weight = 1.0
+
+    def forward(self, student: torch.Tensor, teacher: torch.Tensor, mask: torch.Tensor = None) -> torch.Tensor:
+        return sum(float(loss.loss_weight) * loss(student, teacher, mask) for loss in self.losses)
+
+
+def _seg_logits(out: Any) -> torch.Tensor:
+    """The logit map of a decode head's ``forward`` output (some heads return ``(logits, extras...)``)."""
+    return out[0] if isinstance(out, (tuple, list)) else out
+
+
+def _feature_index(head: nn.Module) -> int:
+    """The backbone level the decode head reads (the deepest one where it reads several)."""
+    index = head.in_index
+    return max(index) if isinstance(index, (tuple, list)) else index
+
+
+def resize_logits(logits: torch.Tensor, size: Sequence[int], align_corners: bool = False) -> torch.Tensor:
+    """Bilinear resize of ``[B, C, h, w]`` logits to ``size`` (no-op when already that size)."""
+    size = tuple(int(s) for s in size)
+    if tuple(logits.shape[-2:]) == size:
+        return logits
+    return F.interpolate(logits, size=size, mode='bilinear', align_corners=align_corners)
+
+
+def resize_labels(labels: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
+    """Nearest-neighbour resize of ``[B, H, W]`` integer labels to ``size``."""
+    size = tuple(int(s) for s in size)
+    if tuple(labels.shape[-2:]) == size:
+        return labels
+    return F.interpolate(labels[:, None].float(), size=size, mode='nearest')[:, 0].to(labels.dtype)
+
+
+def stack_labels(data_samples: list) -> torch.Tensor:
+    """The batch's ``gt_sem_seg`` as ``[B, H, W]`` (padded by the data preprocessor to one size)."""
+    return torch.stack([s.gt_sem_seg.data for s in data_samples]).squeeze(1).long()
+
+
+def valid_mask(labels: torch.Tensor, ignore_index: Optional[int]) -> torch.Tensor:
+    """Pixels that count: ``labels != ignore_index`` (all pixels if ``ignore_index`` is None)."""
+    if ignore_index is None:
+        return torch.ones_like(labels, dtype=torch.bool)
+    return labels != ignore_index
+
+
+def masked_pixel_ce(logits: torch.Tensor, labels: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """Per-image mean pixel cross-entropy over valid pixels: ``[B]`` (0 for an image with none)."""
+    ce = F.cross_entropy(logits, labels.masked_fill(~valid, 0), reduction='none')
+    return reduce_per_sample(ce, valid)
+
+
+@MODELS.register_module()
+class SegmentationAdapter(TaskAdapter):
+    """Per-image terms for mmseg encoder-decoder segmentors (backbone, optional neck, one decode head,
+    optional auxiliary heads).
+
+    The student runs its backbone once; its decode head's logits feed both its normal mmseg losses (decode
+    and auxiliary heads, exactly as ``EncoderDecoder.loss`` computes them) and the distillation. Features are
+    the decode head's input level (the backbone's last stage for DeepLabV3, PSPNet, DeepLabV3+, FCN).
+
+    Args:
+        logit_loss: Per-image pixel-map KD loss config, called as ``loss(student, teacher, valid_mask)`` on
+            ``[B, C, H, W]`` logits: ``LogitKL`` (pixel-wise KL; default, T = 1, weight 1) or
+            ``ChannelWiseKL`` (CWD); a list of configs sums them, each scaled by its ``loss_weight``
+            (alpha is then 1).
+        feature_loss: Per-image feature KD loss config (default ``FeatureMSE`` with weight 5), or None.
+        kd_size: The common size of logit maps: ``'student'`` (the student's logit size, cheap; teachers'
+            logits resized to it) or ``'label'`` (every map upsampled to the label size, as mmseg's loss).
+        probe_size: Spatial size of the dummy input used at build time.
+    """
+    provides = frozenset({'teacher_entropy', 'feature_teacher_loss'})
+
+    def __init__(self,
+                 logit_loss: Union[dict, Sequence[dict]] = dict(type='LogitKL', temperature=1.0, loss_weight=1.0),
+                 feature_loss: Optional[dict] = dict(type='FeatureMSE', loss_weight=5.0),
+                 kd_size: str = 'student',
+                 probe_size: Sequence[int] = (64, 64)) -> None:
+        configs = [logit_loss] if isinstance(logit_loss, dict) else list(logit_loss)
+        if not configs:
+            raise ValueError('model.task.logit_loss is an empty list: give at least one loss config')
+        super().__init__(configs[0], feature_loss, probe_size)
+        if len(configs) > 1:
+            self.logit_loss = _LossSum([self.logit_loss] + [build(c) for c in configs[1:]])
+        if kd_size not in ('student', 'label'):
+            raise ValueError(f"model.task.kd_size must be 'student' or 'label', got {kd_size!r}")
+        self.kd_size = kd_size
+        # The common logit size of the current iteration, set by forward_student for the teachers after it.
+        self._common_size: Optional[Tuple[int, int]] = None
+
+    # ------------------------------------------------------------------ model access
+
+    @staticmethod
+    def _check(model: nn.Module) -> None:
+        if not hasattr(model, 'extract_feat') or not hasattr(model, 'decode_head'):
+            raise TypeError(f'SegmentationAdapter needs an mmseg EncoderDecoder (backbone, decode_head); '
+                            f'{type(model).__name__} has no extract_feat/decode_head')
+        head = model.decode_head
+        if isinstance(head, nn.ModuleList):
+            raise TypeError(f'SegmentationAdapter supports one decode head; {type(model).__name__} has a cascade '
+                            f'of {len(head)}: use an EncoderDecoder student/teacher')
+        if head.out_channels != head.num_classes:
+            raise ValueError(f'{type(head).__name__} has out_channels={head.out_channels} for num_classes='
+                             f'{head.num_classes} (a sigmoid binary head); pixel KD needs one logit per class: '
+                             f'set decode_head.out_channels=num_classes')
+
+    def _target_size(self, labels: torch.Tensor) -> Tuple[int, int]:
+        if self.kd_size == 'label':
+            return tuple(labels.shape[-2:])
+        if self._common_size is None:
+            raise RuntimeError("SegmentationAdapter(kd_size='student'): forward_student must run before "
+                               'forward_teacher in an iteration (it fixes the common logit size)')
+        return self._common_size
+
+    def probe(self, model: nn.Module, inputs: torch.Tensor) -> ModelShapes:
+        self._check(model)
+        head = model.decode_head
+        x = model.extract_feat(inputs)
+        logits = _seg_logits(head.forward(x))
+        feature = x[_feature_index(head)]
+        return ModelShapes(
+            feature_shapes=[tuple(feature.shape[1:])],
+            embedding_dim=int(feature.shape[1]),
+            summary_dim=int(logits.shape[1]),
+            num_classes=int(head.num_classes),
+            extra=dict(ignore_index=head.ignore_index,
+                       logit_stride=inputs.shape[-1] / logits.shape[-1],
+                       feature_stride=inputs.shape[-1] / feature.shape[-1]))
+
+    def validate(self, student: ModelShapes, teachers: Sequence[ModelShapes], names: Sequence[str]) -> None:
+        super().validate(student, teachers, names)
+        for i, (name, shapes) in enumerate(zip(names, teachers)):
+            if shapes.extra.get('ignore_index') != student.extra.get('ignore_index'):
+                raise ValueError(
+                    f"model.teachers[{i}] ({name}) has decode_head.ignore_index={shapes.extra.get('ignore_index')}"
+                    f" but model.student has {student.extra.get('ignore_index')}: pixels ignored by one would "
+                    f'be scored by the other; set the same ignore_index in both configs')
+
+    # ------------------------------------------------------------------ forward passes
+
+    def forward_student(self, student: nn.Module, inputs: torch.Tensor, data_samples: list) -> ModelPass:
+        """One backbone pass; the decode head's logits serve its mmseg loss and the distillation.
+
+        Heads that keep ``BaseDecodeHead.loss`` (ASPP, PSP, FCN, DeepLabV3+, ...) run once. A head that
+        overrides ``loss`` (e.g. point-sampling heads) is run through its own ``loss`` and once more by
+        ``forward`` for the distilled logits.
+        """
+        from mmseg.models.decode_heads.decode_head import BaseDecodeHead
+
+        head = student.decode_head
+        x = student.extract_feat(inputs)
+        if type(head).loss is BaseDecodeHead.loss:
+            out = head.forward(x)
+            losses = {f'decode.{k}': v for k, v in head.loss_by_feat(out, data_samples).items()}
+        else:
+            losses = student._decode_head_forward_train(x, data_samples)
+            out = head.forward(x)  # a second decode-head pass: this head's loss() hides its logits
+        if student.with_auxiliary_head:
+            losses.update(student._auxiliary_head_forward_train(x, data_samples))
+
+        logits = _seg_logits(out)
+        labels = stack_labels(data_samples)
+        size = tuple(logits.shape[-2:]) if self.kd_size == 'student' else tuple(labels.shape[-2:])
+        self._common_size = size
+        logits = resize_logits(logits, size, student.align_corners)
+        labels = resize_labels(labels, size)
+        valid = valid_mask(labels, head.ignore_index)
+        with torch.no_grad():
+            task_loss = masked_pixel_ce(logits.detach(), labels, valid)
+        return ModelPass(logits=logits, features=[x[_feature_index(head)]], task_loss=task_loss, losses=losses,
+                         extra=dict(valid=valid, labels=labels))
+
+    def forward_teacher(self, teacher: nn.Module, inputs: torch.Tensor, data_samples: list) -> ModelPass:
+        """Run a frozen teacher (in eval mode: decode-head dropout is off) and compute its per-image terms."""
+        head = teacher.decode_head
+        x = teacher.extract_feat(inputs)
+        full_labels = stack_labels(data_samples)
+        size = self._target_size(full_labels)
+        logits = resize_logits(_seg_logits(head.forward(x)), size, teacher.align_corners)
+        labels = resize_labels(full_labels, size)
+        valid = valid_mask(labels, head.ignore_index)
+        log_p = F.log_softmax(logits, dim=1)
+        p = log_p.exp()
+        task_loss = masked_pixel_ce(logits, labels, valid)
+        entropy = reduce_per_sample(-(p * log_p).sum(1), valid)
+
+        feature = x[_feature_index(head)]
+        feature_valid = valid_mask(resize_labels(full_labels, feature.shape[-2:]), head.ignore_index)
+        return ModelPass(
+            logits=logits,
+            features=[feature],
+            task_loss=task_loss,
+            embedding=global_pool(feature, feature_valid),
+            summary=global_pool(p, valid),
+            entropy=entropy,
+            extra=dict(levels=x, feature_valid=feature_valid))
+
+    # ------------------------------------------------------------------ per-image terms
+
+    def logit_kd(self, student: ModelPass, teacher: ModelPass, data_samples: list) -> torch.Tensor:
+        """Pixel-map KD over the student's valid pixels at the common size: ``[B]``."""
+        return self.logit_loss(student.logits, teacher.logits, student.extra['valid'])
+
+    def feature_kd(self, connected: Sequence[torch.Tensor], teacher: ModelPass,
+                   data_samples: list) -> torch.Tensor:
+        """Feature KD over the valid positions of the teacher's feature map: ``[B]``."""
+        mask = teacher.extra['feature_valid']
+        losses = [self.feature_loss(s, t, mask) for s, t in zip(connected, teacher.features)]
+        return torch.stack(losses, 0).mean(0)
+
+    def _feature_teacher_loss(self, teacher_model: nn.Module, connected: Sequence[torch.Tensor],
+                              teacher: ModelPass, student: ModelPass) -> torch.Tensor:
+        """CA-MKD's feature-side loss: teacher m's decode head on the student's connected feature.
+
+        The connector maps the student's feature into the space of the teacher's decode-head input, so the
+        teacher's whole decode head (ASPP/PSP/... and its ``conv_seg``) is what reads it; ``conv_seg``
+        alone would read the head's inner feature, a different space. Levels the head reads besides its
+        input level (DeepLabV3+'s stride-4 skip) stay the teacher's own.
+        """
+        head = teacher_model.decode_head
+        levels = list(teacher.extra['levels'])
+        levels[_feature_index(head)] = connected[-1]
+        logits = resize_logits(_seg_logits(head.forward(levels)), student.logits.shape[-2:],
+                               teacher_model.align_corners)
+        return masked_pixel_ce(logits, student.extra['labels'], student.extra['valid'])
+
+    def feature_teacher_loss(self, teacher_model: nn.Module, connected: Sequence[torch.Tensor],
+                             data_samples: list) -> torch.Tensor:
+        raise NotImplementedError('SegmentationAdapter computes feature_teacher_loss inside terms(), where the '
+                                  "teacher's other backbone levels are at hand")
+
+    def terms(self,
+              student: ModelPass,
+              teachers: Sequence[ModelPass],
+              connected: Optional[Sequence[Sequence[torch.Tensor]]],
+              data_samples: list,
+              teacher_models: Sequence[nn.Module] = (),
+              required: frozenset = frozenset()) -> DistillationTerms:
+        """Assemble the :class:`DistillationTerms` of one iteration; ignored pixels count nowhere.
+
+        Same contract as :meth:`TaskAdapter.terms`; the cosine compares the connected student feature,
+        averaged over valid positions, with the teacher's embedding (its feature averaged the same way).
+        """
+        logit_kd = torch.stack([self.logit_kd(student, t, data_samples) for t in teachers], 1)
+        feature_kd = cosine = feature_teacher_loss = None
+        if connected is not None:
+            feature_kd = torch.stack(
+                [self.feature_kd(c, t, data_samples) for c, t in zip(connected, teachers)], 1)
+            with torch.no_grad():
+                cosine = torch.stack([
+                    F.cosine_similarity(global_pool(c[-1], t.extra['feature_valid']), t.embedding, dim=1)
+                    for c, t in zip(connected, teachers)
+                ], 1)
+                if 'feature_teacher_loss' in required:
+                    feature_teacher_loss = torch.stack([
+                        self._feature_teacher_loss(model, [f.detach() for f in c], t, student)
+                        for model, c, t in zip(teacher_models, connected, teachers)
+                    ], 1)
+        entropy = None
+        if 'teacher_entropy' in required:
+            entropy = torch.stack([t.entropy for t in teachers], 1)
+        return DistillationTerms(
+            logit_kd=logit_kd,
+            teacher_loss=torch.stack([t.task_loss for t in teachers], 1).detach(),
+            student_loss=student.task_loss.detach(),
+            embeddings=[t.embedding.detach() for t in teachers],
+            summaries=[t.summary.detach() for t in teachers],
+            feature_kd=feature_kd,
+            cosine=cosine,
+            teacher_entropy=entropy,
+            feature_teacher_loss=feature_teacher_loss)
