@@ -23,6 +23,17 @@ def student_model_config(cfg: Config) -> ConfigDict:
     return ConfigDict(student)
 
 
+def to_student_config(cfg: Config) -> Config:
+    """Turn a distiller config into the config of its student alone (for testing and inference).
+
+    The model becomes the student and the hooks that need a distiller are dropped.
+    """
+    cfg.model = student_model_config(cfg)
+    cfg.custom_hooks = [h for h in cfg.get('custom_hooks', []) or []
+                        if not str(h.get('type', '')).endswith('TeacherWeightingHook')]
+    return cfg
+
+
 def student_state_dict(checkpoint: Dict[str, Any]) -> 'OrderedDict[str, torch.Tensor]':
     """The student's weights out of a distiller checkpoint (keys without the ``student.`` prefix)."""
     state = checkpoint.get('state_dict', checkpoint)

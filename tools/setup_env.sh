@@ -50,13 +50,16 @@ for a in "$@"; do [ "$a" = "-std=c++17" ] && a="-std=c++20"; args+=("$a"); done
 exec "${REAL_CXX:-g++}" "${args[@]}"
 WRAP
     chmod +x "$wrapper_dir/cxx"
-    local extra=()
-    if "$PY" -c "import torch,sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null \
-      && command -v nvcc >/dev/null; then
-      export FORCE_CUDA=1
-    fi
+    # mmcv builds its CUDA ops when torch sees a GPU; on a GPU-less build node of a cluster set FORCE_CUDA=1.
+    # pip's wheel cache ignores the torch version: a cached mmcv built for another torch fails to import its
+    # ops, and is then rebuilt without the cache.
     MMCV_WITH_OPS=1 CXX="$wrapper_dir/cxx" MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
-      "${PIP[@]}" install --no-build-isolation --no-cache-dir "${extra[@]}" "$(req mmcv)"
+      "${PIP[@]}" install --no-build-isolation "$(req mmcv)"
+    if ! "$PY" -c "import mmcv.ops" >/dev/null 2>&1; then
+      log "the cached mmcv does not fit this torch: rebuilding"
+      MMCV_WITH_OPS=1 CXX="$wrapper_dir/cxx" MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
+        "${PIP[@]}" install --no-build-isolation --no-cache-dir --force-reinstall --no-deps "$(req mmcv)"
+    fi
     rm -rf "$wrapper_dir"
   fi
   "${PIP[@]}" install "$(req numpy)" "$(req mmdet)" "$(req mmsegmentation)" "$(req mmpretrain)" \

@@ -9,7 +9,7 @@ from mmengine.runner import Runner
 
 import mtkd_rl  # noqa: F401
 from mtkd_rl.compat import cpu_ddp_wrapper_cfg, init_cpu_distributed
-from mtkd_rl.student import is_distiller_config, student_model_config
+from mtkd_rl.student import is_distiller_config, to_student_config
 
 
 def parse_args():
@@ -43,7 +43,7 @@ def main():
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     distiller = is_distiller_config(cfg)
     if distiller:
-        cfg.model = student_model_config(cfg)
+        cfg = to_student_config(cfg)
     cfg.load_from = None if distiller else args.checkpoint
     if args.amp:
         cfg.test_cfg = dict(cfg.get('test_cfg') or {}, fp16=True)

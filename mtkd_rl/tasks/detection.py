@@ -21,7 +21,9 @@ agent's "KL" state entry is their sum. With ``alpha = logit_loss.loss_weight`` t
 ``DenseSigmoidKL + box_loss.loss_weight / alpha * BoxGIoUKD``, so after the distiller's factor alpha each
 loss weighs its own ``loss_weight``.
 """
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+import math
+from contextlib import contextmanager
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -50,31 +52,41 @@ def _img_shapes(data_samples: Sequence[Any], batch_shape: Tuple[int, int]) -> Li
 
 
 def valid_mask(img_shapes: Sequence[Tuple[int, int]], batch_shape: Sequence[int], size: Sequence[int],
-               device: torch.device) -> torch.Tensor:
+               device: torch.device, stride: Optional[Sequence[float]] = None) -> torch.Tensor:
     """Which positions of a ``size`` map computed from a padded batch lie inside each image: ``[B, H, W]``.
 
-    A position counts when it is within ``ceil(img_size * H / batch_size)`` rows and the like for columns,
-    which for an FPN level of stride s is mmdet's own ``ceil(img_size / s)`` (``AnchorGenerator.valid_flags``).
+    A position counts when it is within ``ceil(img_h / stride_h)`` rows and ``ceil(img_w / stride_w)``
+    columns, as in mmdet's ``AnchorGenerator.valid_flags``.
 
     Args:
         img_shapes: ``(h, w)`` of each image before padding.
         batch_shape: ``(H_pad, W_pad)`` of the padded batch.
         size: ``(H, W)`` of the map.
         device: Device of the mask.
+        stride: ``(stride_h, stride_w)`` of the map; by default ``batch_shape / size``.
     """
     h, w = int(size[0]), int(size[1])
-    bh, bw = int(batch_shape[0]), int(batch_shape[1])
-    rows = torch.tensor([min(h, -(-ih * h // bh)) for ih, _ in img_shapes], device=device)
-    cols = torch.tensor([min(w, -(-iw * w // bw)) for _, iw in img_shapes], device=device)
+    sh, sw = (float(batch_shape[0]) / h, float(batch_shape[1]) / w) if stride is None else map(float, stride)
+    rows = torch.tensor([min(h, math.ceil(ih / sh)) for ih, _ in img_shapes], device=device)
+    cols = torch.tensor([min(w, math.ceil(iw / sw)) for _, iw in img_shapes], device=device)
     return ((torch.arange(h, device=device)[None, :, None] < rows[:, None, None])
             & (torch.arange(w, device=device)[None, None, :] < cols[:, None, None]))
 
 
-def _uses_anchor_head_loss(head: nn.Module) -> bool:
-    from mmdet.models.dense_heads import AnchorHead
-    return (isinstance(head, AnchorHead) and type(head).loss_by_feat is AnchorHead.loss_by_feat
-            and type(head).loss_by_feat_single is AnchorHead.loss_by_feat_single
-            and type(head).get_targets is AnchorHead.get_targets)
+@contextmanager
+def loss_mode(head: nn.Module) -> Iterator[nn.Module]:
+    """Run a frozen teacher's head as its loss expects, its layers (BN, GN...) staying in eval mode.
+
+    Some heads change their outputs with their own ``training`` flag (FCOS with ``norm_on_bbox`` scales the
+    box distances by the stride only at inference); their loss functions expect the training-time outputs.
+    Only the head module's own flag is set, not its children's.
+    """
+    was_training = head.training
+    head.training = True
+    try:
+        yield head
+    finally:
+        head.training = was_training
 
 
 def _sum_loss_dict(losses: Dict[str, Any]) -> torch.Tensor:
@@ -92,56 +104,13 @@ def _sum_loss_dict(losses: Dict[str, Any]) -> torch.Tensor:
     return total
 
 
-def _per_image_sum(loss: torch.Tensor, num_images: int) -> torch.Tensor:
-    """Sum an unreduced per-prior loss (first dim ``num_images * n``, image-major) per image."""
-    if loss.dim() == 0:  # mmdet losses return a 0-dim zero when every weight is zero
-        return loss.expand(num_images) / num_images
-    return loss.reshape(num_images, -1).sum(1)
-
-
-def _anchor_head_per_image_loss(head: nn.Module, cls_scores: Sequence[torch.Tensor],
-                                bbox_preds: Sequence[torch.Tensor], gts: list, metas: list,
-                                ignores: Optional[list]) -> torch.Tensor:
-    """``AnchorHead.loss_by_feat`` reduced per image: the same targets and loss modules, one value per image.
-
-    The per-prior losses of image i are summed and divided by that image's own ``avg_factor`` (its positive
-    anchors for ``PseudoSampler``; at least 1, so an image without boxes gives the sum of its negatives'
-    classification loss instead of mmdet's division by ``eps``).
-    """
-    from mmdet.structures.bbox import get_box_tensor
-    b = len(metas)
-    featmap_sizes = [c.shape[-2:] for c in cls_scores]
-    device = cls_scores[0].device
-    anchor_list, valid_flag_list = head.get_anchors(featmap_sizes, metas, device=device)
-    (labels_list, label_weights_list, bbox_targets_list, bbox_weights_list, _,
-     sampling_results) = head.get_targets(anchor_list, valid_flag_list, gts, metas,
-                                          batch_gt_instances_ignore=ignores, return_sampling_results=True)
-    total = cls_scores[0].new_zeros(b)
-    for level, (cls, box) in enumerate(zip(cls_scores, bbox_preds)):
-        labels, label_weights = labels_list[level], label_weights_list[level]
-        bbox_targets, bbox_weights = bbox_targets_list[level], bbox_weights_list[level]
-        cls_flat = cls.permute(0, 2, 3, 1).reshape(-1, head.cls_out_channels)
-        loss_cls = head.loss_cls(cls_flat, labels.reshape(-1), label_weights.reshape(-1), reduction_override='none')
-        target_dim = bbox_targets.size(-1)
-        box_flat = box.permute(0, 2, 3, 1).reshape(-1, head.bbox_coder.encode_size)
-        if head.reg_decoded_bbox:
-            anchors = get_box_tensor(anchor_list[0][level]).repeat(b, 1)
-            box_flat = get_box_tensor(head.bbox_coder.decode(anchors, box_flat))
-        loss_box = head.loss_bbox(box_flat, bbox_targets.reshape(-1, target_dim),
-                                  bbox_weights.reshape(-1, target_dim), reduction_override='none')
-        total = total + _per_image_sum(loss_cls, b) + _per_image_sum(loss_box, b)
-    avg = torch.tensor([max(float(r.avg_factor), 1.0) for r in sampling_results], dtype=total.dtype, device=device)
-    return total / avg
-
-
 def per_image_detection_loss(head: nn.Module, outs: Sequence[Sequence[torch.Tensor]],
                              data_samples: Sequence[Any]) -> torch.Tensor:
     """A dense head's own detection loss against the ground truth, one value per image: ``[B]``.
 
-    Heads that use ``AnchorHead``'s loss (RetinaNet...) get one target assignment for the batch and a
-    per-image reduction of the per-anchor losses. Other heads (FCOS, ATSS...) run ``head.loss_by_feat`` on
-    each image alone; their own normalisers then apply (ATSS divides by ``eps`` on an image without boxes,
-    like mmdet itself on such a batch).
+    ``head.loss_by_feat`` (the head's target assignment and loss modules) runs on each image alone, so the
+    loss is normalised by that image's own positives (mmdet counts at least one, so an image without boxes
+    gives the loss of its negatives). The terms of the loss dict are summed as mmengine does.
 
     Args:
         head: The detector's ``bbox_head``.
@@ -150,8 +119,6 @@ def per_image_detection_loss(head: nn.Module, outs: Sequence[Sequence[torch.Tens
     """
     from mmdet.models.utils import unpack_gt_instances
     gts, ignores, metas = unpack_gt_instances(data_samples)
-    if _uses_anchor_head_loss(head):
-        return _anchor_head_per_image_loss(head, outs[0], outs[1], gts, metas, ignores)
     losses = []
     for i in range(len(metas)):
         sliced = tuple([level[i:i + 1] for level in out] for out in outs)
@@ -255,7 +222,8 @@ class DetectionAdapter(TaskAdapter):
                 for level in base],
             sigmoid=bool(getattr(head, 'use_sigmoid_cls', False)) and cls_out == num_classes,
             anchor_head=_is_anchor_head(head),
-            has_train_cfg=getattr(head, 'train_cfg', None) is not None,
+            # anchor heads assign targets with their train_cfg; FCOS-like heads need none
+            has_train_cfg=getattr(head, 'train_cfg', None) is not None or not _is_anchor_head(head),
             normalisation=None if mean is None else dict(
                 mean=[round(float(v), 4) for v in torch.as_tensor(mean).flatten()],
                 std=[round(float(v), 4) for v in torch.as_tensor(std).flatten()],
@@ -313,8 +281,8 @@ class DetectionAdapter(TaskAdapter):
                 continue
             diff = [k for k in LAYOUT_KEYS if shapes.extra.get(k) != student.extra.get(k)]
             if diff:
-                details = '; '.join(f'{k}: teacher {shapes.extra.get(k)}, student {student.extra.get(k)}'
-                                    for k in diff)
+                details = '; '.join(f'{k}: teacher {_short(shapes.extra.get(k))}, student '
+                                    f'{_short(student.extra.get(k))}' for k in diff)
                 raise ValueError(
                     f"{key} has another anchor layout than model.student ({shapes.extra.get('head')} vs "
                     f"{student.extra.get('head')}; {details}). Dense logit and box distillation compare "
@@ -328,18 +296,22 @@ class DetectionAdapter(TaskAdapter):
     # ------------------------------------------------------------------------------------------ iteration
     def _pass(self, model: nn.Module, inputs: torch.Tensor, data_samples: list):
         feats = list(model.extract_feat(inputs))
-        outs = model.bbox_head(feats)
+        with loss_mode(model.bbox_head) as head:
+            outs = head(feats)
         batch_shape = tuple(inputs.shape[-2:])
         img_shapes = _img_shapes(data_samples, batch_shape)
+        head = model.bbox_head
+        # the strides of the head's levels (mmdet's are (w, h)); the FPN levels have the same sizes
+        strides = {tuple(c.shape[-2:]): (s[1], s[0]) for c, s in
+                   zip(outs[0], getattr(getattr(head, 'prior_generator', None), 'strides', []))}
         masks: Dict[Tuple[int, int], torch.Tensor] = {}
 
         def mask_of(size) -> torch.Tensor:
             size = (int(size[0]), int(size[1]))
             if size not in masks:
-                masks[size] = valid_mask(img_shapes, batch_shape, size, inputs.device)
+                masks[size] = valid_mask(img_shapes, batch_shape, size, inputs.device, strides.get(size))
             return masks[size]
 
-        head = model.bbox_head
         num_classes = int(head.cls_out_channels)
         scores = _flatten_levels(outs[0], num_classes)
         anchor_mask = torch.cat([
@@ -400,8 +372,8 @@ class DetectionAdapter(TaskAdapter):
     def feature_teacher_loss(self, teacher_model: nn.Module, connected: Sequence[torch.Tensor],
                              data_samples: list) -> torch.Tensor:
         """Teacher m's head on the student's connected FPN levels: its per-image detection loss."""
-        head = teacher_model.bbox_head
-        return per_image_detection_loss(head, head(list(connected)), data_samples)
+        with loss_mode(teacher_model.bbox_head) as head:
+            return per_image_detection_loss(head, head(list(connected)), data_samples)
 
     def terms(self,
               student: ModelPass,
@@ -451,6 +423,11 @@ class DetectionAdapter(TaskAdapter):
             m = mask_of(t.shape[-2:])
             cos.append(F.cosine_similarity(global_pool(s, m), global_pool(t, m), dim=1))
         return torch.stack(cos, 0).mean(0)
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + '...'
 
 
 def _is_anchor_head(head: nn.Module) -> bool:

@@ -1,0 +1,234 @@
+"""The configs under configs/: every file parses; every distiller names teachers whose config resolves and whose
+model builds; every classification model (plain or a distiller's student) builds and predicts, on a dummy batch
+of its config's input size, as many classes as its teachers; teacher checkpoints are model-zoo URLs or the
+work_dirs of their own teacher config.
+
+Models are built on CPU without pretrained weights (backbone ``init_cfg`` set aside; building never downloads).
+Teacher builds and student outputs are cached: a teacher or student shared by many configs is built once.
+"""
+import copy
+import glob
+import json
+import os.path as osp
+import re
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import Optional, Tuple
+from unittest import mock
+
+import pytest
+import torch
+import torch.nn as nn
+from mmengine.config import Config
+from mmengine.hub import get_config
+from mmengine.registry import MODELS, DefaultScope
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CONFIG_DIR = osp.join(ROOT, 'configs')
+CONFIGS = sorted(glob.glob(osp.join(CONFIG_DIR, '**', '*.py'), recursive=True))
+MODEL_ZOO = 'https://download.openmmlab.com/'
+WORK_DIR_CHECKPOINT = re.compile(r'(?:\./)?work_dirs/([^/]+)/[^/]+\.pth')
+
+
+_YAML, _INSTALLED = {}, {}
+
+
+@contextmanager
+def _package_lookups_cached():
+    """For each 'package::' base of each config, mmengine reloads pkg_resources and re-reads every metafile of
+    the package (about 85 YAML files for mmpretrain): two thirds of the parse time. They do not change during
+    the run, so read each once."""
+    import mmengine.config.config as config_module
+    import mmengine.config.utils as config_utils
+    import mmengine.utils.package_utils as package_utils
+    load, is_installed = config_utils.load, package_utils.is_installed
+
+    def cached_load(file, *args, **kwargs):
+        if args or kwargs or not (isinstance(file, str) and file.endswith(('.yml', '.yaml'))):
+            return load(file, *args, **kwargs)
+        if file not in _YAML:
+            _YAML[file] = load(file)
+        return _YAML[file]
+
+    def cached_is_installed(package):
+        if package not in _INSTALLED:
+            _INSTALLED[package] = is_installed(package)
+        return _INSTALLED[package]
+
+    with mock.patch.object(config_utils, 'load', cached_load), \
+            mock.patch.object(config_module, 'is_installed', cached_is_installed), \
+            mock.patch.object(package_utils, 'is_installed', cached_is_installed):
+        yield
+
+
+@pytest.fixture(autouse=True, scope='module')
+def _cached_lookups():
+    with _package_lookups_cached():
+        yield
+
+
+def _rel(path: str) -> str:
+    return osp.relpath(path, CONFIG_DIR)
+
+
+@lru_cache(maxsize=None)
+def _parse(path: str) -> Config:
+    return Config.fromfile(path)
+
+
+def _parsed_or_none(path: str) -> Optional[Config]:
+    try:
+        return _parse(path)
+    except Exception:  # noqa: BLE001 - test_config_parses reports it
+        return None
+
+
+def _is_distiller(cfg: Config) -> bool:
+    model = cfg.get('model')
+    return isinstance(model, dict) and str(model.get('type', '')).endswith('MultiTeacherDistiller')
+
+
+@lru_cache(maxsize=None)
+def _teacher_config(config: str) -> Config:
+    """A teacher's ``config``: a 'package::path' packaged config, or a file path relative to the repository
+    root (where tools/train.py runs)."""
+    if '::' in config:
+        return get_config(config)
+    path = config if osp.isabs(config) else osp.join(ROOT, config)
+    assert osp.isfile(path), f"teacher config '{config}' does not exist (paths are relative to the repository root)"
+    return _parse(path)
+
+
+def _without_pretrained(model_cfg):
+    """A copy of ``model_cfg`` that cannot load pretrained weights: no backbone init_cfg or ``pretrained``."""
+    cfg = copy.deepcopy(model_cfg)
+    if 'pretrained' in cfg:
+        cfg['pretrained'] = None
+    backbone = cfg.get('backbone')
+    if isinstance(backbone, dict):
+        backbone.pop('init_cfg', None)
+        if 'pretrained' in backbone:
+            backbone['pretrained'] = None
+    return cfg
+
+
+@lru_cache(maxsize=None)
+def _teacher_num_classes(config: str) -> Optional[int]:
+    """Build a teacher's model in its config's default scope; return its head's number of classes (if any)."""
+    cfg = _teacher_config(config)
+    assert 'model' in cfg, f"teacher config '{config}' has no model"
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
+        model = MODELS.build(_without_pretrained(cfg.model))
+    assert isinstance(model, nn.Module)
+    head = getattr(model, 'head', None)
+    return getattr(head, 'num_classes', None)
+
+
+_STUDENT_OUTPUTS = {}
+
+
+def _logits_shape(model_cfg, size: Tuple[int, int]) -> Tuple[int, ...]:
+    """Build a classifier under default scope mmpretrain and return the shape of its logits on 2 dummy images."""
+    key = (json.dumps(model_cfg.to_dict(), sort_keys=True, default=repr), size)
+    if key not in _STUDENT_OUTPUTS:
+        with DefaultScope.overwrite_default_scope('mmpretrain'):
+            model = MODELS.build(_without_pretrained(model_cfg))
+        first_conv = next((m for m in model.modules() if isinstance(m, nn.Conv2d)), None)
+        channels = first_conv.in_channels if first_conv is not None else 3
+        model.eval()
+        with torch.no_grad():
+            logits = model(torch.zeros(2, channels, *size), mode='tensor')
+        _STUDENT_OUTPUTS[key] = tuple(logits.shape)
+    return _STUDENT_OUTPUTS[key]
+
+
+def _as_hw(value) -> Tuple[int, int]:
+    if isinstance(value, int):
+        return value, value
+    w, h = value  # mmpretrain's scale and crop_size are (w, h)
+    return int(h), int(w)
+
+
+def _input_size(cfg: Config) -> Tuple[int, int]:
+    """The image size the model sees: the last crop/resize of the test pipeline, else of the train pipeline."""
+    for loader_key in ('test_dataloader', 'val_dataloader', 'train_dataloader'):
+        dataset = (cfg.get(loader_key) or {}).get('dataset')
+        while isinstance(dataset, dict) and 'pipeline' not in dataset and 'dataset' in dataset:
+            dataset = dataset['dataset']  # dataset wrappers
+        size = None
+        for step in (dataset or {}).get('pipeline', []):
+            if step.get('type') in ('CenterCrop', 'RandomCrop') and 'crop_size' in step:
+                size = _as_hw(step['crop_size'])
+            elif step.get('type') in ('RandomResizedCrop', 'Resize') and 'scale' in step:
+                size = _as_hw(step['scale'])
+        if size is not None:
+            return size
+    raise AssertionError('no crop or resize in the test or train pipeline: cannot tell the input size')
+
+
+# Collection: parse once (cached), list the distillers' teachers and the classification models.
+DISTILLER_TEACHERS, CLS_MODELS, CLS_TEACHERS = [], [], []
+for _path in CONFIGS:
+    with _package_lookups_cached():
+        _cfg = _parsed_or_none(_path)
+    if _cfg is None or not isinstance(_cfg.get('model'), dict):
+        continue
+    _is_cls = _rel(_path).startswith('cls' + osp.sep)
+    if _is_cls:
+        CLS_MODELS.append(pytest.param(_path, id=_rel(_path)))
+    if _is_distiller(_cfg):
+        for _i, _teacher in enumerate(_cfg.model.get('teachers') or []):
+            _name = _teacher.get('name') or f'teacher{_i}'
+            DISTILLER_TEACHERS.append(pytest.param(_path, _i, id=f'{_rel(_path)}:{_name}'))
+            if _is_cls:
+                CLS_TEACHERS.append(pytest.param(_path, _i, id=f'{_rel(_path)}:{_name}'))
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=_rel)
+def test_config_parses(path):
+    cfg = _parse(path)
+    assert isinstance(cfg, Config)
+
+
+@pytest.mark.parametrize('path,index', DISTILLER_TEACHERS)
+def test_teacher_config_resolves_and_builds(path, index):
+    teacher = _parse(path).model.teachers[index]
+    assert set(teacher) <= {'name', 'config', 'checkpoint'}, f'unknown keys in model.teachers[{index}]'
+    assert isinstance(teacher.get('config'), str) and isinstance(teacher.get('checkpoint'), str)
+    _teacher_num_classes(teacher['config'])
+
+
+@pytest.mark.parametrize('path,index', CLS_TEACHERS)
+def test_teacher_checkpoint(path, index):
+    """Model-zoo teachers load the metafile's URL; trained teachers load from their own config's work_dir."""
+    teacher = _parse(path).model.teachers[index]
+    config, checkpoint = teacher['config'], teacher['checkpoint']
+    if checkpoint.startswith(('http://', 'https://')):
+        assert checkpoint.startswith(MODEL_ZOO), f'{checkpoint} is not an OpenMMLab model-zoo URL ({MODEL_ZOO})'
+        if '::' in config:
+            expected = get_config(config, pretrained=True).get('model_path')
+            assert expected is None or checkpoint == expected, \
+                f"{config}'s metafile gives {expected}, the config says {checkpoint}"
+        return
+    match = WORK_DIR_CHECKPOINT.fullmatch(checkpoint)
+    assert match, f"'{checkpoint}' is neither a model-zoo URL nor work_dirs/<teacher config name>/<file>.pth"
+    config_name = osp.splitext(osp.basename(config.split('::')[-1]))[0]
+    assert match.group(1) == config_name, \
+        f"'{checkpoint}' is not in the work_dir of its teacher config '{config}' (work_dirs/{config_name}/)"
+    assert any(osp.basename(p) == config_name + '.py' for p in CONFIGS)
+
+
+@pytest.mark.parametrize('path', CLS_MODELS)
+def test_cls_model_builds_and_predicts(path):
+    cfg = _parse(path)
+    size = _input_size(cfg)
+    if _is_distiller(cfg):
+        shape = _logits_shape(cfg.model.student, size)
+        expected = {t['name'] if 'name' in t else t['config']: _teacher_num_classes(t['config'])
+                    for t in cfg.model.teachers}
+        for name, num_classes in expected.items():
+            assert num_classes is not None, f'teacher {name} has no classification head'
+            assert shape == (2, num_classes), f'student logits {shape} at {size}; teacher {name}: {num_classes}'
+    else:
+        shape = _logits_shape(cfg.model, size)
+        assert shape == (2, cfg.model.head.num_classes), f'logits {shape} at input size {size}'

@@ -1,0 +1,456 @@
+"""Detection (mmdet RetinaNet): the per-image KD losses, the DetectionAdapter on real tiny detectors, its
+checks, and the tree-crown run end to end through tools/ (teachers, MTKD-RL student, test, export, mmdet test).
+
+Unit tests build tiny RetinaNet and FCOS models (the tree-crown configs at 8-16 base channels, random weights)
+on CPU; the end-to-end test needs data/treecrown (tools/setup_env.sh).
+"""
+import copy
+import math
+import os.path as osp
+import pickle
+import re
+
+import pytest
+import torch
+import torch.nn.functional as F
+from mmengine.config import Config
+from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import DefaultScope
+from mmengine.structures import InstanceData
+
+import mtkd_rl  # noqa: F401
+from mtkd_rl.registry import build
+from mtkd_rl.tasks.detection import (DetectionAdapter, loss_mode, per_image_detection_loss, valid_mask)
+from conftest import REPO, cfg_options, run_tool
+
+mmdet = pytest.importorskip('mmdet', reason='mmdet missing; run: bash tools/setup_env.sh')
+from mmdet.structures import DetDataSample  # noqa: E402
+
+TREE_CFG = osp.join(REPO, 'configs', 'det', 'treecrown')
+TEACHER_CFGS = {
+    'retinanet_r18': f'{TREE_CFG}/teachers/retinanet_r18_fpn_1xb4-24e_treecrown-320.py',
+    'retinanet_r34': f'{TREE_CFG}/teachers/retinanet_r34_fpn_1xb4-24e_treecrown-320.py',
+    'fcos_r18': f'{TREE_CFG}/teachers/fcos_r18_fpn_1xb4-24e_treecrown-320.py',
+}
+STUDENT_CFG = f'{TREE_CFG}/students/retinanet_r18-w32_fpn_1xb4-24e_treecrown-320.py'
+MTKDRL_CFG = f'{TREE_CFG}/mtkdrl_retinanet_r18-w32_treecrown-pool2_1xb4-24e_treecrown-320.py'
+TREECROWN = osp.join(REPO, 'data', 'treecrown')
+MMDET_TEST = osp.join(osp.dirname(mmdet.__file__), '.mim', 'tools', 'test.py')
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+def tiny_model_cfg(config: str, base: int = 8) -> dict:
+    """A tree-crown config's model at ``base`` backbone channels and a 16-channel FPN and head."""
+    model = Config.fromfile(config).model.to_dict()
+    model['backbone'].update(depth=18, base_channels=base)
+    model['neck'].update(in_channels=[base, base * 2, base * 4, base * 8], out_channels=16)
+    model['bbox_head'].update(in_channels=16, feat_channels=16)
+    return model
+
+
+def build_det(model_cfg: dict):
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        return MMENGINE_MODELS.build(copy.deepcopy(model_cfg))
+
+
+def samples(shapes, batch_shape, boxes):
+    """DetDataSamples with ``img_shape`` per image, one padded ``batch_input_shape`` and GT boxes (class 0)."""
+    out = []
+    for shape, bxs in zip(shapes, boxes):
+        s = DetDataSample(metainfo=dict(img_shape=shape, ori_shape=shape, pad_shape=batch_shape,
+                                        batch_input_shape=batch_shape, scale_factor=(1.0, 1.0)))
+        gt = InstanceData()
+        gt.bboxes = torch.tensor(bxs, dtype=torch.float32).reshape(-1, 4)
+        gt.labels = torch.zeros(len(bxs), dtype=torch.long)
+        s.gt_instances = gt
+        out.append(s)
+    return out
+
+
+#: Three 64x64-padded images: full size with two trees, 48x40 with one, and 64x56 without any.
+SHAPES = [(64, 64), (48, 40), (64, 56)]
+BOXES = [[[4, 6, 30, 28], [36, 30, 60, 62]], [[10, 8, 30, 40]], []]
+
+
+def batch(seed=0):
+    g = torch.Generator().manual_seed(seed)
+    inputs = torch.randn(3, 3, 64, 64, generator=g)
+    for img, (h, w) in zip(inputs, SHAPES):
+        img[:, h:] = 0
+        img[:, :, w:] = 0
+    return inputs, samples(SHAPES, (64, 64), BOXES)
+
+
+@pytest.fixture(scope='module')
+def pool(tmp_path_factory):
+    """Tiny random-weight teachers saved as checkpoints: 2 RetinaNets (the student's anchors) and an FCOS."""
+    root = tmp_path_factory.mktemp('det_teachers')
+    torch.manual_seed(0)
+    teachers = []
+    for name, base in (('retinanet_r18', 16), ('retinanet_r34', 8), ('fcos_r18', 8)):
+        cfg = tiny_model_cfg(TEACHER_CFGS[name], base)
+        model = build_det(cfg)
+        model.init_weights()
+        path = str(root / f'{name}.pth')
+        torch.save(dict(state_dict=model.state_dict(), meta={}), path)
+        teachers.append(dict(name=name, config=dict(model=cfg, default_scope='mmdet'), checkpoint=path))
+    return teachers
+
+
+def distiller_cfg(teachers, **task):
+    cfg = Config.fromfile(MTKDRL_CFG).model.to_dict()
+    cfg['student'] = tiny_model_cfg(STUDENT_CFG, 8)
+    cfg['teachers'] = [copy.deepcopy(t) for t in teachers]
+    cfg['task'].update(task)
+    return cfg
+
+
+@pytest.fixture(scope='module')
+def distiller(pool):
+    """MTKD-RL distiller: tiny RetinaNet student, RetinaNet teachers and the FCOS teacher as feature-only."""
+    model = build_det(distiller_cfg(pool, feature_only_teachers=['fcos_r18']))
+    model.weighting.trained_by_hook = True
+    model.student.init_weights()
+    return model
+
+
+# ----------------------------------------------------------------------------------------------- losses
+def test_dense_sigmoid_kl_exact():
+    torch.manual_seed(0)
+    s, t = torch.randn(2, 5, 3), torch.randn(2, 5, 3)
+    loss = build(dict(type='DenseSigmoidKL', temperature=2.0))
+    p = torch.sigmoid(t / 2)
+    per_anchor = (F.binary_cross_entropy_with_logits(s / 2, p, reduction='none')
+                  - F.binary_cross_entropy_with_logits(t / 2, p, reduction='none')).sum(-1) * 4
+    torch.testing.assert_close(loss(s, t), per_anchor.mean(1))
+    mask = torch.tensor([[1, 1, 0, 0, 0], [0, 0, 0, 0, 0]], dtype=torch.bool)
+    torch.testing.assert_close(loss(s, t, mask), torch.stack([per_anchor[0, :2].mean(), torch.tensor(0.0)]))
+
+
+def test_box_giou_kd_exact():
+    loss = build(dict(type='BoxGIoUKD', score_thr=0.5))
+    teacher = torch.tensor([[[0.0, 0.0, 2.0, 2.0], [0.0, 0.0, 2.0, 2.0], [0.0, 0.0, 1.0, 1.0]]])
+    student = torch.tensor([[[1.0, 0.0, 3.0, 2.0], [0.0, 0.0, 2.0, 2.0], [5.0, 5.0, 6.0, 6.0]]])
+    scores = torch.tensor([[0.8, 0.6, 0.4]])  # the third anchor is below the threshold
+    giou0 = 2.0 / 6.0  # IoU 2/6, the enclosing box 3x2 = the union: no penalty
+    expected = (0.8 * (1 - giou0) + 0.6 * 0.0) / (0.8 + 0.6)
+    torch.testing.assert_close(loss(student, teacher, scores), torch.tensor([expected]), atol=1e-5, rtol=0)
+
+
+def _random_boxes(*shape, generator=None):
+    xy = torch.rand(*shape, 2, generator=generator) * 50
+    wh = torch.rand(*shape, 2, generator=generator) * 30 + 2
+    return torch.cat([xy, xy + wh], -1)
+
+
+#: name -> (loss config, make(student, teacher, mask) inputs); masked positions are the last ones.
+LOSSES = {
+    'DenseSigmoidKL': dict(type='DenseSigmoidKL', temperature=2.0),
+    'BoxGIoUKD': dict(type='BoxGIoUKD', score_thr=0.3),
+    'FeatureMSE': dict(type='FeatureMSE'),
+}
+
+
+def _loss_inputs(name, seed=0):
+    """(student, teacher, extra args before the mask, mask) for a batch of 3 with padding and one masked image."""
+    g = torch.Generator().manual_seed(seed)
+    if name == 'FeatureMSE':
+        s, t = torch.randn(3, 4, 6, 6, generator=g), torch.randn(3, 4, 6, 6, generator=g)
+        mask = valid_mask([(6, 6), (4, 3), (0, 0)], (6, 6), (6, 6), torch.device('cpu'))
+        return s, t, (), mask
+    mask = torch.ones(3, 20, dtype=torch.bool)
+    mask[1, 12:] = False
+    mask[2] = False  # an image whose anchors are all padding
+    if name == 'DenseSigmoidKL':
+        return torch.randn(3, 20, 2, generator=g), torch.randn(3, 20, 2, generator=g), (), mask
+    scores = torch.rand(3, 20, generator=g) * 0.7 + 0.3
+    return _random_boxes(3, 20, generator=g), _random_boxes(3, 20, generator=g), (scores, ), mask
+
+
+@pytest.mark.parametrize('name', list(LOSSES))
+def test_detection_kd_losses_per_image(name):
+    loss = build(LOSSES[name])
+    s, t, args, mask = _loss_inputs(name)
+    out = loss(s, t, *args, mask)
+    assert out.shape == (3, ) and torch.isfinite(out).all()
+    assert (out[:2] > 0).all() and out[2] == 0  # the all-padding image gives 0
+    # zero when the student equals the teacher
+    torch.testing.assert_close(loss(t.clone(), t, *args, mask), torch.zeros(3), atol=1e-6, rtol=0)
+    # padding does not count: changing masked positions changes nothing
+    s2, t2 = s.clone(), t.clone()
+    if name == 'FeatureMSE':
+        s2.permute(0, 2, 3, 1)[~mask] = 100.0
+        t2.permute(0, 2, 3, 1)[~mask] = -100.0
+    else:
+        s2[~mask] = s2[~mask] * 3 + 7
+        t2[~mask] = t2[~mask] * 2 + 5
+    torch.testing.assert_close(loss(s2, t2, *args, mask), out)
+    # gradients reach the student only, finite also for the all-padding image
+    s = s.clone().requires_grad_(True)
+    t = t.clone().requires_grad_(True)
+    loss(s, t, *args, mask).sum().backward()
+    assert t.grad is None and s.grad is not None and torch.isfinite(s.grad).all()
+    assert s.grad.abs().sum() > 0 and s.grad[2].abs().sum() == 0
+
+
+def test_box_kd_without_confident_anchors_is_zero():
+    loss = build(dict(type='BoxGIoUKD', score_thr=0.9))
+    s = _random_boxes(2, 7).requires_grad_(True)
+    out = loss(s, _random_boxes(2, 7), torch.full((2, 7), 0.5))
+    assert torch.equal(out, torch.zeros(2))
+    out.sum().backward()
+    assert torch.isfinite(s.grad).all()
+
+
+def test_valid_mask_matches_mmdet_anchor_valid_flags():
+    from mmdet.models.task_modules.prior_generators import AnchorGenerator
+    gen = AnchorGenerator(strides=[8, 16, 32, 64, 128], ratios=[1.0], scales=[4])
+    sizes = [(40, 36), (20, 18), (10, 9), (5, 5), (3, 3)]  # FPN levels of a 320x288 padded batch
+    for img_shape in [(320, 288), (250, 190), (17, 300)]:
+        flags = gen.valid_flags(sizes, img_shape, device='cpu')
+        for size, flag, stride in zip(sizes, flags, (8, 16, 32, 64, 128)):
+            ours = valid_mask([img_shape], (320, 288), size, torch.device('cpu'), (stride, stride))[0]
+            assert torch.equal(ours.flatten(), flag.bool()), (img_shape, size)
+
+
+# ----------------------------------------------------------------------------------- per-image task loss
+def test_per_image_loss_is_mmdets_loss_of_each_image_alone():
+    torch.manual_seed(0)
+    model = build_det(tiny_model_cfg(TEACHER_CFGS['retinanet_r18'], 8))
+    model.init_weights()
+    inputs, data = batch()
+    with torch.no_grad():
+        outs = model.bbox_head(model.extract_feat(inputs))
+        ours = per_image_detection_loss(model.bbox_head, outs, data)
+        assert ours.shape == (3, ) and torch.isfinite(ours).all()
+        alone = []
+        for i in range(3):
+            one = model.bbox_head.loss_by_feat(*[[o[i:i + 1] for o in out] for out in outs], [data[i].gt_instances],
+                                               [data[i].metainfo], [None])
+            alone.append(sum(sum(v) for v in one.values()))
+    torch.testing.assert_close(ours, torch.stack(alone))
+    # the image without boxes is valid: the loss of its negatives (mmdet counts at least one positive)
+    assert 0 < ours[2] < ours[0]
+
+
+def test_per_image_loss_of_other_heads_runs_each_image_in_loss_mode():
+    torch.manual_seed(0)
+    cfg = tiny_model_cfg(TEACHER_CFGS['fcos_r18'], 8)
+    cfg['bbox_head']['norm_on_bbox'] = True  # FCOS then scales boxes by the stride at inference only
+    model = build_det(cfg)
+    model.init_weights()
+    model.eval()
+    inputs, data = batch()
+    adapter = DetectionAdapter()
+    with torch.no_grad():
+        teacher = adapter.forward_teacher(model, inputs, data)
+        head = model.bbox_head
+        head.training = True
+        outs = head(model.extract_feat(inputs))
+        head.training = False
+        expected = [sum(sum(v) if isinstance(v, list) else v for v in head.loss_by_feat(
+            *[[o[i:i + 1] for o in out] for out in outs], [data[i].gt_instances], [data[i].metainfo],
+            [None]).values()) for i in range(3)]
+    torch.testing.assert_close(teacher.task_loss, torch.stack(expected))
+    assert torch.isfinite(teacher.task_loss).all()
+    assert not any(m.training for m in model.modules())  # loss_mode restored the head's flag
+    with loss_mode(head):
+        assert head.training and not any(m.training for m in head.children())
+
+
+# ------------------------------------------------------------------------------------------- adapter
+def test_probe_reports_fpn_levels_and_anchor_layout(distiller):
+    adapter = distiller.task
+    assert adapter.logit_teachers == [True, True, False]
+    shapes = adapter.probe(distiller.student, torch.zeros(2, 3, 128, 128))
+    assert [s[0] for s in shapes.feature_shapes] == [16] * 5
+    assert shapes.embedding_dim == 16 and shapes.summary_dim == 1 and shapes.num_classes == 1
+    assert shapes.extra['priors_per_location'] == [9] * 5
+    assert shapes.extra['strides'] == [(8, 8), (16, 16), (32, 32), (64, 64), (128, 128)]
+    assert len(distiller.connectors) == 3 and all(len(c) == 5 for c in distiller.connectors)
+
+
+def test_terms_shapes_on_tiny_detectors(distiller):
+    adapter = distiller.task
+    inputs, data = batch()
+    student = adapter.forward_student(distiller.student, inputs, data)
+    with torch.no_grad():
+        teachers = [adapter.forward_teacher(t, inputs, data) for t in distiller.teachers]
+    connected = [[conn(s, t.shape[-2:]) for conn, s, t in zip(conns, student.features, tp.features)]
+                 for conns, tp in zip(distiller.connectors, teachers)]
+    terms = adapter.terms(student, teachers, connected, data, distiller.teachers,
+                          frozenset({'teacher_entropy', 'feature_teacher_loss'}))
+    for field in ('logit_kd', 'feature_kd', 'teacher_loss', 'cosine', 'teacher_entropy', 'feature_teacher_loss'):
+        value = getattr(terms, field)
+        assert value.shape == (3, 3), field
+        assert torch.isfinite(value).all(), field
+    assert terms.student_loss.shape == (3, )
+    assert [e.shape for e in terms.embeddings] == [(3, 16)] * 3
+    assert [s.shape for s in terms.summaries] == [(3, 1)] * 3
+    assert torch.equal(terms.logit_kd[:, 2], torch.zeros(3))  # the feature-only FCOS teacher
+    assert (terms.logit_kd[:, :2] > 0).all() and (terms.feature_kd > 0).all()
+    assert (terms.teacher_entropy > 0).all() and (terms.teacher_entropy <= math.log(2) + 1e-6).all()
+    assert ((terms.summaries[0] >= 0) & (terms.summaries[0] <= 1)).all()
+    # the anchors counted per image are those inside its img_shape, 9 per location
+    expected = [9 * sum(math.ceil(h / s) * math.ceil(w / s) for s in (8, 16, 32, 64, 128)) for h, w in SHAPES]
+    assert student.extra['anchor_mask'].sum(1).tolist() == expected
+
+
+def test_box_kd_enters_the_logit_column_at_its_own_weight(distiller):
+    adapter = distiller.task
+    inputs, data = batch()
+    with torch.no_grad():
+        student = adapter.forward_student(distiller.student, inputs, data)
+        teacher = adapter.forward_teacher(distiller.teachers[0], inputs, data)
+        alpha, weight = 2.0, 3.0
+        with_box = DetectionAdapter(logit_loss=dict(type='DenseSigmoidKL', loss_weight=alpha),
+                                    box_loss=dict(type='BoxGIoUKD', score_thr=0.0, loss_weight=weight))
+        without = DetectionAdapter(logit_loss=dict(type='DenseSigmoidKL', loss_weight=alpha), box_loss=None)
+        student.extra.pop('boxes', None)
+        box = with_box.logit_kd(student, teacher, data) - without.logit_kd(student, teacher, data)
+        from mtkd_rl.tasks.detection import decode_boxes
+        expected = with_box.box_loss(decode_boxes(student.extra['head'], student.extra['outs'][1]),
+                                     decode_boxes(teacher.extra['head'], teacher.extra['outs'][1]),
+                                     torch.sigmoid(teacher.logits).amax(-1), student.extra['anchor_mask'])
+    torch.testing.assert_close(box, weight / alpha * expected, rtol=1e-5, atol=1e-6)
+    assert (expected > 0).all()
+
+
+def test_distiller_loss_runs_the_student_once_and_trains_student_and_connectors(distiller, monkeypatch):
+    calls = {'extract_feat': 0, 'head': 0}
+    student = distiller.student
+    original_extract, original_head = student.extract_feat, student.bbox_head.forward
+
+    def extract(*a, **k):
+        calls['extract_feat'] += 1
+        return original_extract(*a, **k)
+
+    def head(*a, **k):
+        calls['head'] += 1
+        return original_head(*a, **k)
+
+    monkeypatch.setattr(student, 'extract_feat', extract)
+    monkeypatch.setattr(student.bbox_head, 'forward', head)
+    distiller.train()
+    distiller.zero_grad()
+    inputs, data = batch()
+    losses = distiller.loss(inputs, data)
+    assert calls == {'extract_feat': 1, 'head': 1}
+    assert {'student.loss_cls', 'student.loss_bbox', 'loss_kd_logit', 'loss_kd_feature'} <= set(losses)
+    assert float(losses['kd_logit.fcos_r18']) == 0.0 and 'w_feature.fcos_r18' in losses
+    total = sum(v if isinstance(v, torch.Tensor) else sum(v) for k, v in losses.items() if 'loss' in k)
+    total.backward()
+    assert all(p.grad is not None for p in distiller.connectors.parameters())
+    assert distiller.student.bbox_head.retina_cls.weight.grad.abs().sum() > 0
+    assert distiller.student.backbone.conv1.weight.grad.abs().sum() > 0
+    assert all(p.grad is None for t in distiller.teachers for p in t.parameters())
+    assert distiller.latest_transition is not None and distiller.latest_transition['reward'].shape == (3, )
+
+
+@pytest.mark.parametrize('weighting', ['AVER', 'EBKD', 'CA-MKD'])
+def test_fixed_weightings(pool, weighting):
+    model = build_det(dict(distiller_cfg(pool[:2]), weighting=dict(type=weighting)))
+    inputs, data = batch()
+    losses = model.loss(inputs, data)
+    assert torch.isfinite(losses['loss_kd_logit']) and torch.isfinite(losses['loss_kd_feature'])
+
+
+def test_default_task_of_an_mmdet_student(pool):
+    cfg = distiller_cfg(pool[:1])
+    cfg.pop('task')
+    assert type(build_det(cfg).task).__name__ == 'DetectionAdapter'
+
+
+def test_anchor_layout_mismatch_names_the_teacher(pool):
+    with pytest.raises(ValueError, match=r"model\.teachers\[2\] \(fcos_r18\) has another anchor layout.*"
+                                         r"priors_per_location.*feature_only_teachers=\['fcos_r18'\]"):
+        build_det(distiller_cfg(pool))
+    # a RetinaNet with 3 anchors per location (one octave scale) is refused as well
+    other = copy.deepcopy(pool[1])
+    other['config']['model']['bbox_head']['anchor_generator'].update(scales_per_octave=1)
+    with pytest.raises(ValueError, match=r'model\.teachers\[1\] \(retinanet_r34\).*priors_per_location'):
+        build_det(distiller_cfg([pool[0], other]))
+
+
+def test_feature_only_teacher_checks(pool):
+    with pytest.raises(ValueError, match=r"feature_only_teachers names 'fcos'.*teacher names"):
+        build_det(distiller_cfg(pool, feature_only_teachers=['fcos']))
+    with pytest.raises(ValueError, match=r'feature_loss is None: they would teach nothing'):
+        build_det(distiller_cfg(pool, feature_only_teachers=[2], feature_loss=None))
+    # by index, and the RetinaNets may be feature-only too
+    model = build_det(distiller_cfg(pool, feature_only_teachers=[2, 'retinanet_r34']))
+    assert model.task.logit_teachers == [True, False, False]
+
+
+def test_teacher_with_other_input_normalisation_is_refused(pool):
+    caffe = copy.deepcopy(pool[0])
+    caffe['config']['model']['data_preprocessor'].update(mean=[102.98, 115.95, 122.77], std=[1.0, 1.0, 1.0],
+                                                         bgr_to_rgb=False)
+    with pytest.raises(ValueError, match=r"model\.teachers\[0\] \(retinanet_r18\) was trained on inputs normalised"):
+        build_det(distiller_cfg([caffe]))
+
+
+# --------------------------------------------------------------------------------------- end to end
+#: Settings that shrink a tree-crown run to a few real batches (4 train and 4 val tiles), deterministically.
+SMALL_RUN = {
+    'train_dataloader.dataset.indices': 4, 'train_dataloader.batch_size': 2,
+    'val_dataloader.dataset.indices': 4, 'test_dataloader.dataset.indices': 4,
+    'train_dataloader.num_workers': 0, 'train_dataloader.persistent_workers': False,
+    'val_dataloader.num_workers': 0, 'val_dataloader.persistent_workers': False,
+    'test_dataloader.num_workers': 0, 'test_dataloader.persistent_workers': False,
+    'randomness.seed': 0, 'default_hooks.logger.interval': 1, 'train_cfg.max_epochs': 1,
+    'train_cfg.val_interval': 1,
+}
+
+
+def coco_metrics(log: str) -> str:
+    found = re.findall(r'bbox_mAP_copypaste: ([0-9. -]+)', log)
+    assert found, log[-3000:]
+    return found[-1].strip()
+
+
+@pytest.fixture(scope='module')
+def treecrown():
+    if not osp.isfile(osp.join(TREECROWN, 'annotations', 'instances_train.json')):
+        pytest.skip(f'the tree-crown data is missing from {TREECROWN}; run: bash tools/setup_env.sh')
+    return TREECROWN
+
+
+def test_train_test_export_and_mmdet_test(treecrown, tmp_path):
+    """Teachers, then the MTKD-RL student with its hook, tools/test.py (CocoMetric), export, mmdet's test."""
+    options = {}
+    for i, name in enumerate(('retinanet_r18', 'retinanet_r34')):
+        run_tool('python', 'tools/train.py', TEACHER_CFGS[name], '--work-dir', str(tmp_path / name), '--no-validate',
+                 '--cfg-options', *cfg_options(SMALL_RUN))
+        options[f'model.teachers.{i}.checkpoint'] = str(tmp_path / name / 'epoch_1.pth')
+    # random-ish detectors score below mmdet's 0.05 test threshold: keep every box so mAP is computed
+    student_thr = {'model.student.test_cfg.score_thr': 0.0}
+    log = run_tool('python', 'tools/train.py', MTKDRL_CFG, '--work-dir', str(tmp_path / 'mtkdrl'), '--cfg-options',
+                   *cfg_options({**SMALL_RUN, **options, **student_thr, 'custom_hooks.0.warmup_epochs': 0,
+                                 'custom_hooks.0.interval': 2}))
+    assert 'agent_updates: 1' in log and 'w_logit.retinanet_r34' in log and 'kd_feature.retinanet_r18' in log
+    val = coco_metrics(log)
+    ckpt = str(tmp_path / 'mtkdrl' / 'epoch_1.pth')
+    assert torch.load(ckpt)['teacher_weighting']['num_updates'] == 2  # after iteration 2 and at the epoch end
+
+    ours_out = str(tmp_path / 'ours.pkl')
+    test_log = run_tool('python', 'tools/test.py', MTKDRL_CFG, ckpt, '--work-dir', str(tmp_path / 'test'),
+                        '--out', ours_out, '--cfg-options', *cfg_options({**SMALL_RUN, **student_thr}))
+    assert coco_metrics(test_log) == val
+    assert re.search(r'coco/bbox_mAP: [0-9.]+', test_log)
+
+    exported = str(tmp_path / 'student.pth')
+    run_tool('python', 'tools/model_converters/export_student.py', ckpt, exported)
+    own_out = str(tmp_path / 'own.pkl')
+    own_log = run_tool('python', MMDET_TEST, STUDENT_CFG, exported, '--work-dir', str(tmp_path / 'own'), '--out',
+                       own_out, '--cfg-options', *cfg_options({**SMALL_RUN, 'model.test_cfg.score_thr': 0.0}))
+    assert coco_metrics(own_log) == val
+    with open(ours_out, 'rb') as f:
+        ours = pickle.load(f)
+    with open(own_out, 'rb') as f:
+        own = pickle.load(f)
+    assert len(ours) == len(own) == 4
+    for a, b in zip(ours, own):
+        assert a['img_id'] == b['img_id'] and len(a['pred_instances']['bboxes']) > 0
+        for key in ('bboxes', 'scores', 'labels'):
+            assert torch.equal(a['pred_instances'][key], b['pred_instances'][key])
