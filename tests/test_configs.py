@@ -62,9 +62,16 @@ def _package_lookups_cached():
 
 
 @pytest.fixture(autouse=True, scope='module')
-def _cached_lookups():
-    with _package_lookups_cached():
-        yield
+def _cached_lookups_one_thread():
+    """Also run torch on one thread: the models are small at these batch sizes, and on a busy 2-core machine
+    two threads made each forward pass 10-40x slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with _package_lookups_cached():
+            yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _rel(path: str) -> str:

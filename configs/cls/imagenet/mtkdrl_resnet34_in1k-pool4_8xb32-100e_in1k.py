@@ -4,40 +4,13 @@
 # metafiles. All five share the ImageNet RGB normalisation, so one input batch serves them all.
 # T = 4, alpha = 1, beta = 5; the agent as on CIFAR-100.
 # Reference (paper): +3.13 top-1 over plain ResNet-34 training (mmpretrain's plain resnet34_8xb32_in1k: 73.62 top-1).
-_base_ = ['mmpretrain::resnet/resnet34_8xb32_in1k.py']
+_base_ = ['mmpretrain::resnet/resnet34_8xb32_in1k.py', '../../_base_/mtkd/in1k_pool4.py']
 
 model = dict(
     _delete_=True,
     type='mtkd_rl.MultiTeacherDistiller',
     student=_base_.model,
-    teachers=[
-        dict(name='resnet50',  # 76.55 top-1
-             config='mmpretrain::resnet/resnet50_8xb32_in1k.py',
-             checkpoint='https://download.openmmlab.com/mmclassification/v0/resnet/'
-                        'resnet50_8xb32_in1k_20210831-ea4938fc.pth'),
-        dict(name='resnet101',  # 77.97 top-1
-             config='mmpretrain::resnet/resnet101_8xb32_in1k.py',
-             checkpoint='https://download.openmmlab.com/mmclassification/v0/resnet/'
-                        'resnet101_8xb32_in1k_20210831-539c63f8.pth'),
-        dict(name='resnext50_32x4d',  # 77.90 top-1
-             config='mmpretrain::resnext/resnext50-32x4d_8xb32_in1k.py',
-             checkpoint='https://download.openmmlab.com/mmclassification/v0/resnext/'
-                        'resnext50_32x4d_b32x8_imagenet_20210429-56066e27.pth'),
-        dict(name='wide_resnet50_2',  # 78.48 top-1 (converted from torchvision)
-             config='mmpretrain::wrn/wide-resnet50_8xb32_in1k.py',
-             checkpoint='https://download.openmmlab.com/mmclassification/v0/wrn/'
-                        'wide-resnet50_3rdparty_8xb32_in1k_20220304-66678344.pth'),
-    ],
-    task=dict(
-        type='ClassificationAdapter',
-        logit_loss=dict(type='LogitKL', temperature=4.0, loss_weight=1.0),
-        feature_loss=dict(type='FeatureMSE', loss_weight=5.0),
-        probe_size=(224, 224)),
+    teachers=_base_.in1k_pool4,
+    task=_base_.in1k_task,
     weighting=dict(type='MTKD-RL', fusion='static', update='surrogate'),
     connector=dict(type='ConvBNReLUConnector'))
-
-# The agent (SGD, lr 0.1): updated every 1000 iterations and at each epoch end, used from epoch 2 on.
-custom_hooks = [
-    dict(type='mtkd_rl.TeacherWeightingHook', interval=1000, update_at_epoch_end=True, warmup_epochs=1,
-         optimizer=dict(type='SGD', lr=0.1))
-]
