@@ -37,8 +37,11 @@ def build(cfg: dict, registry: Registry = MODELS, default_args: Optional[dict] =
     """
     cfg = dict(cfg)
     obj_type = cfg.get('type')
-    if isinstance(obj_type, str) and '.' not in obj_type:
+    if registry is TEACHER_WEIGHTINGS:
+        # a registry of its own: build in our scope whatever the config's default_scope is
+        cfg.setdefault('_scope_', registry.scope)
+    elif isinstance(obj_type, str) and '.' not in obj_type:
         registry.import_from_location()
-        if obj_type in registry.module_dict and registry is not TEACHER_WEIGHTINGS:
+        if obj_type in registry.module_dict:
             cfg['type'] = f'{registry.scope}.{obj_type}'
     return registry.build(cfg, default_args=default_args)

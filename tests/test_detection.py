@@ -347,12 +347,21 @@ def test_distiller_loss_runs_the_student_once_and_trains_student_and_connectors(
     assert distiller.latest_transition is not None and distiller.latest_transition['reward'].shape == (3, )
 
 
+@pytest.fixture(scope='module')
+def aver_distiller(pool):
+    return build_det(dict(distiller_cfg(pool[:2]), weighting=dict(type='AVER')))
+
+
 @pytest.mark.parametrize('weighting', ['AVER', 'EBKD', 'CA-MKD'])
-def test_fixed_weightings(pool, weighting):
-    model = build_det(dict(distiller_cfg(pool[:2]), weighting=dict(type=weighting)))
+def test_fixed_weightings(aver_distiller, weighting):
+    from mtkd_rl.registry import TEACHER_WEIGHTINGS
+    model = aver_distiller
+    model.weighting = build(dict(type=weighting), TEACHER_WEIGHTINGS, default_args=dict(num_teachers=2))
+    assert set(model.weighting.required_terms) <= set(model.task.provides)
     inputs, data = batch()
     losses = model.loss(inputs, data)
     assert torch.isfinite(losses['loss_kd_logit']) and torch.isfinite(losses['loss_kd_feature'])
+    assert float(losses['w_logit.retinanet_r18']) > 0
 
 
 def test_default_task_of_an_mmdet_student(pool):
@@ -361,13 +370,15 @@ def test_default_task_of_an_mmdet_student(pool):
     assert type(build_det(cfg).task).__name__ == 'DetectionAdapter'
 
 
-def test_anchor_layout_mismatch_names_the_teacher(pool):
+def test_anchor_layout_mismatch_names_the_teacher(pool, tmp_path):
     with pytest.raises(ValueError, match=r"model\.teachers\[2\] \(fcos_r18\) has another anchor layout.*"
                                          r"priors_per_location.*feature_only_teachers=\['fcos_r18'\]"):
         build_det(distiller_cfg(pool))
     # a RetinaNet with 3 anchors per location (one octave scale) is refused as well
     other = copy.deepcopy(pool[1])
     other['config']['model']['bbox_head']['anchor_generator'].update(scales_per_octave=1)
+    other['checkpoint'] = str(tmp_path / 'three_anchors.pth')
+    torch.save(dict(state_dict=build_det(other['config']['model']).state_dict()), other['checkpoint'])
     with pytest.raises(ValueError, match=r'model\.teachers\[1\] \(retinanet_r34\).*priors_per_location'):
         build_det(distiller_cfg([pool[0], other]))
 
@@ -383,11 +394,38 @@ def test_feature_only_teacher_checks(pool):
 
 
 def test_teacher_with_other_input_normalisation_is_refused(pool):
+    """A caffe-style teacher would see pytorch-normalised images (the distiller's check, on mmdet models)."""
     caffe = copy.deepcopy(pool[0])
     caffe['config']['model']['data_preprocessor'].update(mean=[102.98, 115.95, 122.77], std=[1.0, 1.0, 1.0],
                                                          bgr_to_rgb=False)
-    with pytest.raises(ValueError, match=r"model\.teachers\[0\] \(retinanet_r18\) was trained on inputs normalised"):
+    with pytest.raises(ValueError, match=r'model\.teachers\[0\] \(retinanet_r18\) was trained on .* normalised'):
         build_det(distiller_cfg([caffe]))
+
+
+# ------------------------------------------------------------------------------------------ configs
+COCO_CFG = osp.join(REPO, 'configs', 'det')
+
+
+@pytest.mark.parametrize('name', ['mtkdrl_retinanet_r50.py', 'mtkdrl_retinanet_r50_fpn_r101-x101-pool_1x_coco.py',
+                                  'aver_retinanet_r50_fpn_r101-x101-pool_1x_coco.py',
+                                  'ebkd_retinanet_r50_fpn_r101-x101-pool_1x_coco.py',
+                                  'camkd_retinanet_r50_fpn_r101-x101-pool_1x_coco.py',
+                                  'mtkdrl_retinanet_r50_fpn_r101-x101-fcos-pool_1x_coco.py'])
+def test_coco_configs_use_the_model_zoo(name):
+    """The RetinaNet-R50 student of mmdet's 1x config; teachers with the checkpoint URLs of mmdet's metafiles."""
+    from mmengine.hub import get_config
+    cfg = Config.fromfile(osp.join(COCO_CFG, name))
+    student = cfg.model.student
+    assert student.type == 'RetinaNet' and student.backbone.depth == 50 and student.bbox_head.num_classes == 80
+    assert cfg.train_cfg.max_epochs == 12 and cfg.val_evaluator.type == 'CocoMetric'
+    names = [t.name for t in cfg.model.teachers]
+    assert names[:3] == ['retinanet_r101', 'retinanet_x101_32x4d', 'retinanet_x101_64x4d']
+    for teacher in cfg.model.teachers:
+        assert teacher.checkpoint == get_config(teacher.config, pretrained=True).model_path
+    assert cfg.model.connector.relu is False
+    assert cfg.model.task.get('feature_only_teachers', []) == (['fcos_x101_64x4d'] if 'fcos' in name else [])
+    # every variant keeps the hook: it trains MTKD-RL's agent and stops any run at a NaN/inf term
+    assert [h.type for h in cfg.custom_hooks] == ['mtkd_rl.TeacherWeightingHook']
 
 
 # --------------------------------------------------------------------------------------- end to end
@@ -430,8 +468,9 @@ def test_train_test_export_and_mmdet_test(treecrown, tmp_path):
                                  'custom_hooks.0.interval': 2}))
     assert 'agent_updates: 1' in log and 'w_logit.retinanet_r34' in log and 'kd_feature.retinanet_r18' in log
     val = coco_metrics(log)
+    print(f'tree-crown MTKD-RL student after 2 iterations, val bbox mAP (copypaste): {val}')
     ckpt = str(tmp_path / 'mtkdrl' / 'epoch_1.pth')
-    assert torch.load(ckpt)['teacher_weighting']['num_updates'] == 2  # after iteration 2 and at the epoch end
+    assert torch.load(ckpt)['teacher_weighting']['num_updates'] == 1  # at iteration 2, which empties the buffer
 
     ours_out = str(tmp_path / 'ours.pkl')
     test_log = run_tool('python', 'tools/test.py', MTKDRL_CFG, ckpt, '--work-dir', str(tmp_path / 'test'),

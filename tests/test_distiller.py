@@ -250,3 +250,15 @@ def test_model_that_cannot_take_the_probe(random_teachers):
                           head=dict(type='ClsHead'))
     with pytest.raises(ValueError, match=r'model\.student failed on a probe batch.*model\.task\.probe_size'):
         build_distiller(cfg)
+
+
+def test_teacher_with_another_input_normalisation(random_teachers, tmp_path):
+    from conftest import TEACHER_CONFIGS
+    config = tmp_path / 'teacher_other_norm.py'
+    config.write_text(f"_base_ = '{TEACHER_CONFIGS['resnet18_w16']}'\n"
+                      "data_preprocessor = dict(mean=[0, 0, 0], std=[255, 255, 255])\n")
+    teachers = copy.deepcopy(random_teachers)
+    teachers[2]['config'] = str(config)
+    teachers[2]['checkpoint'] = random_teachers[0]['checkpoint']
+    with pytest.raises(ValueError, match=r'model\.teachers\[2\].*normalised with.*student\'s data_preprocessor'):
+        build_distiller(distiller_cfg(teachers))

@@ -12,9 +12,10 @@ from mtkd_rl.hooks import TeacherWeightingHook
 from conftest import MTKDRL_CONFIG, SMALL_RUN
 
 
-def make_runner(work_dir, teachers, name, hook=None, deterministic_data=False, **overrides):
+def make_runner(work_dir, teachers, name, hook=None, weighting=None, deterministic_data=False, **overrides):
     cfg = Config.fromfile(MTKDRL_CONFIG)
     cfg.merge_from_dict(SMALL_RUN)
+    cfg.model.weighting.update(weighting or {})
     if deterministic_data:  # no random flips
         cfg.train_dataloader.dataset.pipeline = cfg.test_pipeline
     cfg.model.teachers = teachers
@@ -108,3 +109,15 @@ def test_iteration_based_run_needs_warmup_iters(fashion_mnist, random_teachers, 
                          val_cfg=None, val_dataloader=None, val_evaluator=None)
     with pytest.raises(ValueError, match='warmup_iters'):
         runner.train()
+
+
+@pytest.mark.parametrize('options', [dict(fusion='dynamic'), dict(update='policy_gradient'),
+                                     dict(warmup_weights='uniform')])
+def test_agent_options_train_in_a_real_run(fashion_mnist, random_teachers, tmp_path, options):
+    runner = make_runner(tmp_path, random_teachers, 'options_' + '_'.join(options.values()),
+                         hook=dict(interval=2, warmup_epochs=1), weighting=options,
+                         train_cfg=dict(by_epoch=True, max_epochs=2, val_interval=10))
+    before = [p.detach().clone() for p in runner.model.weighting.parameters()]
+    runner.train()
+    assert weighting_hook(runner).num_updates == 2  # epoch 1 is warm-up; epoch 2: after iterations 6 and 8
+    assert any(not torch.equal(a, b) for a, b in zip(before, runner.model.weighting.parameters()))

@@ -35,6 +35,15 @@ MMSEG_CONFIGS = osp.join(osp.dirname(sys.modules['mmseg'].__file__), '.mim', 'co
 IGNORE = 255
 
 
+@pytest.fixture(autouse=True, scope='module')
+def one_thread():
+    """Small models: one torch thread is faster, and much faster on a busy 2-core machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(autouse=True)
 def mmseg_scope():
     with DefaultScope.overwrite_default_scope('mmseg'):
@@ -93,7 +102,8 @@ def batch(b: int = 2, size: int = 64, num_classes: int = 3, ignored: bool = True
 
 
 def save_teacher(model_cfg: dict, path, state=None) -> dict:
-    model = SEG_MODELS.build(copy.deepcopy(model_cfg))
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        model = SEG_MODELS.build(copy.deepcopy(model_cfg))
     torch.save(dict(state_dict=state if state is not None else model.state_dict()), str(path))
     return dict(config=dict(model=model_cfg, default_scope='mmseg'), checkpoint=str(path))
 
@@ -327,7 +337,7 @@ def test_feature_teacher_loss_is_teacher_loss_on_own_feature(mixed_pool):
     with torch.no_grad():
         tps = [model.task.forward_teacher(t, inputs, samples) for t in model.teachers]
         for teacher, tp in zip(model.teachers, tps):
-            own = model.task._feature_teacher_loss(teacher, tp.features, tp, sp)
+            own = model.task.feature_teacher_loss(teacher, tp.features, tp, sp, samples)
             torch.testing.assert_close(own, tp.task_loss)
 
 
@@ -499,7 +509,8 @@ def _teacher_cfg(name):
 def test_nuclei_baseline_configs(weighting):
     cfg = Config.fromfile(osp.join(NUCLEI_CFG, f'{weighting}_deeplabv3_r18-w8-d8_nuclei-pool3_1xb4-400i_'
                                                'nuclei-128x128.py'))
-    assert cfg.model.weighting.type == weighting.upper() and cfg.custom_hooks == []
+    assert cfg.model.weighting.type == weighting.upper()
+    assert [h.type for h in cfg.custom_hooks] == ['mtkd_rl.TeacherWeightingHook']  # its NaN/inf check
     assert cfg.model.student.type == 'EncoderDecoder' and len(cfg.model.teachers) == 3
 
 

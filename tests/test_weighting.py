@@ -214,3 +214,12 @@ def test_weighting_imports_nothing_from_tasks_or_toolboxes():
 
 def test_mtkdrl_isinstance():
     assert isinstance(mtkdrl(), MTKDRLWeighting)
+
+
+def test_without_feature_distillation_the_feature_head_is_not_trained():
+    agent = mtkdrl()
+    rollout = agent(make_terms(feature=False)).rollout
+    assert 'cos' not in rollout
+    agent.update_loss(dict(rollout, reward=torch.ones(4))).backward()
+    assert agent.policy.logit_head.weight.grad.abs().sum() > 0
+    assert agent.policy.feature_head.weight.grad is None

@@ -3,4 +3,3 @@
 # teacher's head run on the student's connected FPN levels.
 _base_ = './mtkdrl_retinanet_r50_fpn_r101-x101-pool_1x_coco.py'
 model = dict(weighting=dict(_delete_=True, type='CA-MKD'))
-custom_hooks = []

@@ -26,7 +26,7 @@ model = dict(
         logit_loss=dict(type='DenseSigmoidKL', temperature=1.0, loss_weight=1.0),
         box_loss=dict(type='BoxGIoUKD', score_thr=0.5, loss_weight=1.0),
         feature_loss=dict(type='FeatureMSE', loss_weight=1.0)),
-    weighting=dict(type='MTKD-RL', fusion='static', update='surrogate'),
+    weighting=dict(type='MTKD-RL'),
     # FPN outputs are signed: no ReLU after the connector's BatchNorm
     connector=dict(type='mtkd_rl.ConvBNReLUConnector', relu=False))
 

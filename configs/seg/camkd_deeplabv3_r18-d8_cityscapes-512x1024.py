@@ -3,4 +3,3 @@
 # extra decode-head pass per teacher per iteration, without gradient).
 _base_ = './mtkdrl_deeplabv3_r18-d8_cityscapes-512x1024.py'
 model = dict(weighting=dict(_delete_=True, type='CA-MKD'))
-custom_hooks = []

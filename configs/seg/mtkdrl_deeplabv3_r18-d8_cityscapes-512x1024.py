@@ -37,7 +37,7 @@ model = dict(
         # the student's last stage (512 ch) through a connector to each teacher's (2048 ch)
         feature_loss=dict(type='mtkd_rl.FeatureMSE', loss_weight=5.0),
         kd_size='student'),
-    weighting=dict(type='MTKD-RL', fusion='static', update='surrogate'),
+    weighting=dict(type='MTKD-RL'),
     connector=dict(type='mtkd_rl.ConvBNReLUConnector'))
 
 # The agent (reference: update every 1000 iterations; first epoch without it). One Cityscapes epoch is

@@ -1,6 +1,6 @@
 """The multi-teacher distiller: one student, M frozen teachers, per-sample teacher weights."""
 import copy
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence
 
 import torch
 import torch.nn as nn
@@ -10,7 +10,7 @@ from mmengine.registry import MODELS as MMENGINE_MODELS
 from mtkd_rl.registry import MODELS, TEACHER_WEIGHTINGS, build
 from mtkd_rl.tasks import ModelShapes, TaskAdapter
 from mtkd_rl.weighting import TeacherWeighting, normalized_reward
-from .teachers import load_teacher
+from .teachers import input_normalisation, load_teacher
 
 #: The default task adapter of each toolbox's student.
 TASK_ADAPTERS = {'mmpretrain': 'ClassificationAdapter', 'mmdet': 'DetectionAdapter', 'mmseg': 'SegmentationAdapter'}
@@ -73,6 +73,7 @@ class MultiTeacherDistiller(BaseModel):
         self.teacher_names: List[str] = names
         self.teachers: List[nn.Module] = modules  # a plain list: not registered as submodules
 
+        self._check_normalisation()
         student_shapes, teacher_shapes = self._probe()
         self.connectors = self._build_connectors(connector, student_shapes, teacher_shapes)
 
@@ -101,6 +102,18 @@ class MultiTeacherDistiller(BaseModel):
     @property
     def with_feature_kd(self) -> bool:
         return self.task.feature_loss is not None
+
+    def _check_normalisation(self) -> None:
+        """Teachers see the student's preprocessed batch: they must normalise images the same way."""
+        student = input_normalisation(self.student)
+        for i, (name, teacher) in enumerate(zip(self.teacher_names, self.teachers)):
+            own = input_normalisation(teacher)
+            if student is not None and own is not None and own != student:
+                raise ValueError(
+                    f"model.teachers[{i}] ({name}) was trained on images normalised with {own}, but the student's "
+                    f'data_preprocessor gives {student}, and teachers see the student\'s preprocessed batch. Use '
+                    f"teachers trained with the student's normalisation, or set the student's data_preprocessor "
+                    f'to theirs')
 
     def _probe(self):
         """Find the student's and teachers' feature, embedding and output sizes with a dummy batch."""

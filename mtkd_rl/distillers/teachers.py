@@ -1,6 +1,6 @@
 """Loading frozen teachers from a config and a checkpoint."""
 import os.path as osp
-from typing import Tuple
+from typing import Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -56,6 +56,9 @@ def load_teacher(cfg: dict, index: int) -> Tuple[str, nn.Module]:
     name = cfg.get('name') or (osp.splitext(osp.basename(cfg['config']))[0]
                                if isinstance(cfg['config'], str) else f'teacher{index}')
     model_cfg = teacher_cfg.model
+    if model_cfg.get('data_preprocessor') is None and teacher_cfg.get('data_preprocessor') is not None:
+        # mmpretrain configs keep it at the top level, where the Runner merges it into the model
+        model_cfg = dict(model_cfg, data_preprocessor=teacher_cfg.data_preprocessor)
     with DefaultScope.overwrite_default_scope(teacher_cfg.get('default_scope')):
         model = MMENGINE_MODELS.build(model_cfg)
     _load_weights(model, cfg['checkpoint'], f'{key}.checkpoint')
@@ -97,3 +100,17 @@ def _load_weights(model: nn.Module, checkpoint: str, key: str) -> None:
         raise RuntimeError(f"{key}: '{checkpoint}' does not match the teacher's config: missing keys "
                            f"{missing[:5]}{'...' if len(missing) > 5 else ''}, unexpected keys "
                            f"{unexpected[:5]}{'...' if len(unexpected) > 5 else ''}. {fix}")
+
+
+def input_normalisation(model: nn.Module) -> Optional[dict]:
+    """How ``model``'s data preprocessor normalises images: mean, std and channel swap (None if it does not)."""
+    preprocessor = getattr(model, 'data_preprocessor', None)
+    mean, std = getattr(preprocessor, 'mean', None), getattr(preprocessor, 'std', None)
+    if not isinstance(mean, torch.Tensor) or not isinstance(std, torch.Tensor):
+        return None
+    swap = getattr(preprocessor, 'to_rgb', None)
+    if swap is None:
+        swap = getattr(preprocessor, '_channel_conversion', False)
+    return dict(mean=[round(float(v), 3) for v in mean.flatten()],
+                std=[round(float(v), 3) for v in std.flatten()],
+                channel_swap=bool(swap))

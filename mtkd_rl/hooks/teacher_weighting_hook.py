@@ -1,7 +1,7 @@
 """The hook that owns the teacher-weighting agent's learning."""
 import math
 from collections import deque
-from typing import Dict, Optional, Sequence
+from typing import Dict, Optional
 
 import torch
 from mmengine import dist

@@ -116,9 +116,25 @@ class TaskAdapter(nn.Module):
         return torch.stack(losses, 0).mean(0)
 
     def feature_teacher_loss(self, teacher_model: nn.Module, connected: Sequence[torch.Tensor],
-                             data_samples: list) -> torch.Tensor:
-        """The teacher's head applied to the student's connected features: its per-sample loss ``[B]``."""
+                             teacher: ModelPass, student: ModelPass, data_samples: list) -> torch.Tensor:
+        """The teacher's head applied to the student's connected features: its per-sample loss ``[B]``.
+
+        Args:
+            teacher_model: The teacher module.
+            connected: The student's features mapped by this teacher's connectors (detached).
+            teacher: The teacher's pass of this iteration.
+            student: The student's pass of this iteration.
+            data_samples: The batch's data samples.
+        """
         raise NotImplementedError(f'{type(self).__name__} does not provide feature_teacher_loss')
+
+    def cosine(self, connected: Sequence[torch.Tensor], teacher: ModelPass) -> torch.Tensor:
+        """Cosine of the pooled connected student features and the teacher's, averaged over levels: ``[B]``."""
+        return pooled_cosine(connected, teacher.features)
+
+    def teaches_logits(self, index: int) -> bool:
+        """Whether teacher ``index`` gives logit distillation; if not, its ``logit_kd`` column is 0."""
+        return True
 
     def terms(self,
               student: ModelPass,
@@ -129,6 +145,9 @@ class TaskAdapter(nn.Module):
               required: frozenset = frozenset()) -> DistillationTerms:
         """Assemble the :class:`DistillationTerms` of one iteration.
 
+        Subclasses change the pieces (:meth:`logit_kd`, :meth:`feature_kd`, :meth:`cosine`,
+        :meth:`feature_teacher_loss`, :meth:`teaches_logits`), not this assembly.
+
         Args:
             student: The student's pass.
             teachers: Each teacher's pass.
@@ -137,17 +156,21 @@ class TaskAdapter(nn.Module):
             teacher_models: The teacher modules (for terms that reuse a teacher's head).
             required: Optional fields the weighting needs.
         """
-        logit_kd = torch.stack([self.logit_kd(student, t, data_samples) for t in teachers], 1)
+        b = student.task_loss.shape[0]
+        logit_kd = torch.stack([
+            self.logit_kd(student, t, data_samples) if self.teaches_logits(m) else student.task_loss.new_zeros(b)
+            for m, t in enumerate(teachers)
+        ], 1)
         feature_kd = cosine = feature_teacher_loss = None
         if connected is not None:
             feature_kd = torch.stack(
                 [self.feature_kd(c, t, data_samples) for c, t in zip(connected, teachers)], 1)
             with torch.no_grad():
-                cosine = torch.stack([pooled_cosine(c, t.features) for c, t in zip(connected, teachers)], 1)
+                cosine = torch.stack([self.cosine(c, t) for c, t in zip(connected, teachers)], 1)
                 if 'feature_teacher_loss' in required:
                     feature_teacher_loss = torch.stack([
-                        self.feature_teacher_loss(model, [f.detach() for f in c], data_samples)
-                        for model, c in zip(teacher_models, connected)
+                        self.feature_teacher_loss(model, [f.detach() for f in c], t, student, data_samples)
+                        for model, c, t in zip(teacher_models, connected, teachers)
                     ], 1)
         entropy = None
         if 'teacher_entropy' in required:

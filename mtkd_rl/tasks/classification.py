@@ -78,6 +78,6 @@ class ClassificationAdapter(TaskAdapter):
             entropy=prediction_entropy(logits))
 
     def feature_teacher_loss(self, teacher_model: nn.Module, connected: Sequence[torch.Tensor],
-                             data_samples: list) -> torch.Tensor:
+                             teacher: ModelPass, student: ModelPass, data_samples: list) -> torch.Tensor:
         logits = teacher_model.head((global_pool(connected[-1]), ))
         return soft_cross_entropy(logits, _targets(data_samples))

@@ -30,7 +30,6 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mtkd_rl.registry import MODELS, build
-from mtkd_rl.weighting import DistillationTerms
 from .base import ModelPass, ModelShapes, TaskAdapter, global_pool
 
 #: Layout facts compared between a logit/box-distilling teacher and the student.
@@ -154,8 +153,8 @@ class DetectionAdapter(TaskAdapter):
     student's cannot give logit or box distillation. Name them in ``feature_only_teachers``: they then
     teach through their FPN features only (their ``logit_kd`` column is 0) and still enter the weighting with
     their own detection loss, embedding and scores. This is how a teacher of another head type (FCOS, ATSS)
-    joins a RetinaNet pool. Every teacher must share the student's classes and input normalisation (teachers
-    see the student's preprocessed batch).
+    joins a RetinaNet pool. Every teacher must share the student's classes (and, checked by the distiller, its
+    input normalisation: teachers see the student's preprocessed batch).
 
     Args:
         logit_loss: Per-image dense logit KD config (default ``DenseSigmoidKL``, T = 1); its ``loss_weight``
@@ -210,8 +209,6 @@ class DetectionAdapter(TaskAdapter):
         cls_out = int(getattr(head, 'cls_out_channels', num_classes))
         generator = getattr(head, 'prior_generator', None)
         base = getattr(generator, 'base_anchors', None)
-        preprocessor = getattr(model, 'data_preprocessor', None)
-        mean, std = getattr(preprocessor, 'mean', None), getattr(preprocessor, 'std', None)
         extra = dict(
             head=type(head).__name__,
             num_levels=len(outs[0]),
@@ -224,10 +221,6 @@ class DetectionAdapter(TaskAdapter):
             anchor_head=_is_anchor_head(head),
             # anchor heads assign targets with their train_cfg; FCOS-like heads need none
             has_train_cfg=getattr(head, 'train_cfg', None) is not None or not _is_anchor_head(head),
-            normalisation=None if mean is None else dict(
-                mean=[round(float(v), 4) for v in torch.as_tensor(mean).flatten()],
-                std=[round(float(v), 4) for v in torch.as_tensor(std).flatten()],
-                channel_conversion=bool(getattr(preprocessor, '_channel_conversion', False))),
         )
         return ModelShapes(
             feature_shapes=[tuple(f.shape[1:]) for f in feats],
@@ -237,7 +230,8 @@ class DetectionAdapter(TaskAdapter):
             extra=extra)
 
     def validate(self, student: ModelShapes, teachers: Sequence[ModelShapes], names: Sequence[str]) -> None:
-        """Check classes, heads, normalisation and, for logit/box distillation, the anchor layout."""
+        """Check classes, heads and, for logit/box distillation, the anchor layout (the distiller checks that
+        teachers normalise inputs like the student)."""
         super().validate(student, teachers, names)
         names = list(names)
         feature_only = set()
@@ -271,12 +265,6 @@ class DetectionAdapter(TaskAdapter):
                 raise ValueError(f'{key} has no train_cfg in its bbox_head, so its own detection loss (the '
                                  f'teacher-performance term) cannot be computed; point config at the full '
                                  f'training config of the teacher')
-            t_norm, s_norm = shapes.extra.get('normalisation'), student.extra.get('normalisation')
-            if t_norm is not None and s_norm is not None and t_norm != s_norm:
-                raise ValueError(
-                    f"{key} was trained on inputs normalised with {t_norm}, but the student's data_preprocessor "
-                    f'gives {s_norm}; teachers see the student\'s preprocessed batch. Use teachers trained with '
-                    f"the student's normalisation (e.g. pytorch-style rather than caffe-style backbones)")
             if i in feature_only:
                 continue
             diff = [k for k in LAYOUT_KEYS if shapes.extra.get(k) != student.extra.get(k)]
@@ -294,7 +282,10 @@ class DetectionAdapter(TaskAdapter):
         self.logit_teachers = [i not in feature_only for i in range(len(names))]
 
     # ------------------------------------------------------------------------------------------ iteration
-    def _pass(self, model: nn.Module, inputs: torch.Tensor, data_samples: list):
+    def _pass(self, model: nn.Module, inputs: torch.Tensor,
+              data_samples: list) -> Tuple[List[torch.Tensor], tuple, torch.Tensor, Dict[str, Any]]:
+        """One backbone/neck/head pass: FPN levels, head outputs, flattened class logits ``[B, N, C]`` and
+        the valid-anchor mask ``[B, N]`` with a per-size spatial mask maker (kept in ``extra``)."""
         feats = list(model.extract_feat(inputs))
         with loss_mode(model.bbox_head) as head:
             outs = head(feats)
@@ -333,6 +324,8 @@ class DetectionAdapter(TaskAdapter):
         return ModelPass(logits=scores, features=feats, task_loss=task_loss, losses=losses, extra=extra)
 
     def forward_teacher(self, teacher: nn.Module, inputs: torch.Tensor, data_samples: list) -> ModelPass:
+        """The teacher's FPN levels and scores, its per-image detection loss, masked embedding, per-class
+        maximum score and mean binary entropy over the valid anchors."""
         feats, outs, scores, extra = self._pass(teacher, inputs, data_samples)
         mask_of, anchor_mask = extra['mask_of'], extra['anchor_mask']
         embedding = torch.stack([global_pool(f, mask_of(f.shape[-2:])) for f in feats], 0).mean(0)
@@ -370,52 +363,18 @@ class DetectionAdapter(TaskAdapter):
         return torch.stack(losses, 0).mean(0)
 
     def feature_teacher_loss(self, teacher_model: nn.Module, connected: Sequence[torch.Tensor],
-                             data_samples: list) -> torch.Tensor:
+                             teacher: ModelPass, student: ModelPass, data_samples: list) -> torch.Tensor:
         """Teacher m's head on the student's connected FPN levels: its per-image detection loss."""
         with loss_mode(teacher_model.bbox_head) as head:
             return per_image_detection_loss(head, head(list(connected)), data_samples)
 
-    def terms(self,
-              student: ModelPass,
-              teachers: Sequence[ModelPass],
-              connected: Optional[Sequence[Sequence[torch.Tensor]]],
-              data_samples: list,
-              teacher_models: Sequence[nn.Module] = (),
-              required: frozenset = frozenset()) -> DistillationTerms:
-        """As :meth:`TaskAdapter.terms`, with feature-only teachers (zero logit column) and masked cosines."""
-        logit_teachers = self.logit_teachers
-        if logit_teachers is None:  # used without validate(): only indices can be resolved
-            logit_teachers = [i not in self.feature_only_teachers for i in range(len(teachers))]
-        b = student.task_loss.shape[0]
-        logit_kd = torch.stack([
-            self.logit_kd(student, t, data_samples) if use else student.logits.new_zeros(b)
-            for t, use in zip(teachers, logit_teachers)
-        ], 1)
-        feature_kd = cosine = feature_teacher_loss = None
-        if connected is not None:
-            feature_kd = torch.stack(
-                [self.feature_kd(c, t, data_samples) for c, t in zip(connected, teachers)], 1)
-            with torch.no_grad():
-                cosine = torch.stack([self._cosine(c, t) for c, t in zip(connected, teachers)], 1)
-                if 'feature_teacher_loss' in required:
-                    feature_teacher_loss = torch.stack([
-                        self.feature_teacher_loss(model, [f.detach() for f in c], data_samples)
-                        for model, c in zip(teacher_models, connected)
-                    ], 1)
-        entropy = torch.stack([t.entropy for t in teachers], 1) if 'teacher_entropy' in required else None
-        return DistillationTerms(
-            logit_kd=logit_kd,
-            teacher_loss=torch.stack([t.task_loss for t in teachers], 1).detach(),
-            student_loss=student.task_loss.detach(),
-            embeddings=[t.embedding.detach() for t in teachers],
-            summaries=[t.summary.detach() for t in teachers],
-            feature_kd=feature_kd,
-            cosine=cosine,
-            teacher_entropy=entropy,
-            feature_teacher_loss=feature_teacher_loss)
+    def teaches_logits(self, index: int) -> bool:
+        """Feature-only teachers (``feature_only_teachers``) give no logit or box distillation."""
+        if self.logit_teachers is not None:
+            return self.logit_teachers[index]
+        return index not in self.feature_only_teachers  # before validate(): only indices resolve
 
-    @staticmethod
-    def _cosine(connected: Sequence[torch.Tensor], teacher: ModelPass) -> torch.Tensor:
+    def cosine(self, connected: Sequence[torch.Tensor], teacher: ModelPass) -> torch.Tensor:
         """Cosine of the masked-pooled connected student level and teacher level, averaged over levels."""
         mask_of = teacher.extra['mask_of']
         cos = []

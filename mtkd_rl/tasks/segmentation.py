@@ -25,7 +25,6 @@ import torch.nn.functional as F
 
 from mtkd_rl.losses.logit import reduce_per_sample
 from mtkd_rl.registry import MODELS, build
-from mtkd_rl.weighting import DistillationTerms
 from .base import ModelPass, ModelShapes, TaskAdapter, global_pool
 
 
@@ -247,8 +246,8 @@ class SegmentationAdapter(TaskAdapter):
         losses = [self.feature_loss(s, t, mask) for s, t in zip(connected, teacher.features)]
         return torch.stack(losses, 0).mean(0)
 
-    def _feature_teacher_loss(self, teacher_model: nn.Module, connected: Sequence[torch.Tensor],
-                              teacher: ModelPass, student: ModelPass) -> torch.Tensor:
+    def feature_teacher_loss(self, teacher_model: nn.Module, connected: Sequence[torch.Tensor],
+                             teacher: ModelPass, student: ModelPass, data_samples: list) -> torch.Tensor:
         """CA-MKD's feature-side loss: teacher m's decode head on the student's connected feature.
 
         The connector maps the student's feature into the space of the teacher's decode-head input, so the
@@ -263,48 +262,8 @@ class SegmentationAdapter(TaskAdapter):
                                teacher_model.align_corners)
         return masked_pixel_ce(logits, student.extra['labels'], student.extra['valid'])
 
-    def feature_teacher_loss(self, teacher_model: nn.Module, connected: Sequence[torch.Tensor],
-                             data_samples: list) -> torch.Tensor:
-        raise NotImplementedError('SegmentationAdapter computes feature_teacher_loss inside terms(), where the '
-                                  "teacher's other backbone levels are at hand")
-
-    def terms(self,
-              student: ModelPass,
-              teachers: Sequence[ModelPass],
-              connected: Optional[Sequence[Sequence[torch.Tensor]]],
-              data_samples: list,
-              teacher_models: Sequence[nn.Module] = (),
-              required: frozenset = frozenset()) -> DistillationTerms:
-        """Assemble the :class:`DistillationTerms` of one iteration; ignored pixels count nowhere.
-
-        Same contract as :meth:`TaskAdapter.terms`; the cosine compares the connected student feature,
-        averaged over valid positions, with the teacher's embedding (its feature averaged the same way).
-        """
-        logit_kd = torch.stack([self.logit_kd(student, t, data_samples) for t in teachers], 1)
-        feature_kd = cosine = feature_teacher_loss = None
-        if connected is not None:
-            feature_kd = torch.stack(
-                [self.feature_kd(c, t, data_samples) for c, t in zip(connected, teachers)], 1)
-            with torch.no_grad():
-                cosine = torch.stack([
-                    F.cosine_similarity(global_pool(c[-1], t.extra['feature_valid']), t.embedding, dim=1)
-                    for c, t in zip(connected, teachers)
-                ], 1)
-                if 'feature_teacher_loss' in required:
-                    feature_teacher_loss = torch.stack([
-                        self._feature_teacher_loss(model, [f.detach() for f in c], t, student)
-                        for model, c, t in zip(teacher_models, connected, teachers)
-                    ], 1)
-        entropy = None
-        if 'teacher_entropy' in required:
-            entropy = torch.stack([t.entropy for t in teachers], 1)
-        return DistillationTerms(
-            logit_kd=logit_kd,
-            teacher_loss=torch.stack([t.task_loss for t in teachers], 1).detach(),
-            student_loss=student.task_loss.detach(),
-            embeddings=[t.embedding.detach() for t in teachers],
-            summaries=[t.summary.detach() for t in teachers],
-            feature_kd=feature_kd,
-            cosine=cosine,
-            teacher_entropy=entropy,
-            feature_teacher_loss=feature_teacher_loss)
+    def cosine(self, connected: Sequence[torch.Tensor], teacher: ModelPass) -> torch.Tensor:
+        """The connected student feature, averaged over valid positions, against the teacher's embedding (its
+        feature averaged the same way)."""
+        return F.cosine_similarity(global_pool(connected[-1], teacher.extra['feature_valid']), teacher.embedding,
+                                   dim=1)

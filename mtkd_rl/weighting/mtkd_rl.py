@@ -94,14 +94,14 @@ class MTKDRLWeighting(TeacherWeighting):
         self.warming_up = False
 
     def build_state(self, terms: DistillationTerms) -> torch.Tensor:
-        """Concatenate ``[cos, KL, CE, e_m, z_m]`` over teachers into ``[B, D]`` (detached)."""
+        """Concatenate ``[cos, KL, CE, e_m, z_m]`` over teachers into ``[B, D]`` (detached, float32)."""
         kl = terms.logit_kd.detach()
         cos = terms.cosine if terms.cosine is not None else torch.zeros_like(kl)
         parts = []
         for m in range(self.num_teachers):
             parts += [cos[:, m:m + 1], kl[:, m:m + 1], terms.teacher_loss[:, m:m + 1],
                       terms.embeddings[m], terms.summaries[m]]
-        state = torch.cat([p.detach().to(kl.dtype) for p in parts], dim=1)
+        state = torch.cat([p.detach().float() for p in parts], dim=1)  # float32 also under AMP
         if state.shape[1] != self.state_dim:
             raise RuntimeError(f'MTKD-RL state has {state.shape[1]} values per sample, expected '
                                f'{self.state_dim} (embedding sizes {self.embedding_dims}, summary sizes '
@@ -136,9 +136,9 @@ class MTKDRLWeighting(TeacherWeighting):
             return TeacherWeights(w, w)
         with torch.no_grad():
             state = self.build_state(terms)
-            ce = terms.teacher_loss.detach()
-            kl = terms.logit_kd.detach()
-            cos = terms.cosine.detach() if terms.cosine is not None else None
+            ce = terms.teacher_loss.detach().float()
+            kl = terms.logit_kd.detach().float()
+            cos = terms.cosine.detach().float() if terms.cosine is not None else None
             actions = self.policy(state)
             sampled = self.update == 'policy_gradient' and self.training
             if sampled:
@@ -158,16 +158,20 @@ class MTKDRLWeighting(TeacherWeighting):
         reward = transition['reward'].unsqueeze(1)
         state, ce, kl = transition['state'], transition['ce'], transition['kl']
         cos = transition.get('cos')
+        with_feature = cos is not None  # without feature distillation the feature head is not trained
         if self.update == 'surrogate':
             w_logit, w_feature = self._weights(self.policy(state), ce, kl, cos)
             eps = torch.finfo(w_logit.dtype).tiny
-            return (-(reward * w_logit.clamp_min(eps).log()).mean() -
-                    (reward * w_feature.clamp_min(eps).log()).mean())
+            loss = -(reward * w_logit.clamp_min(eps).log()).mean()
+            if with_feature:
+                loss = loss - (reward * w_feature.clamp_min(eps).log()).mean()
+            return loss
         mean_logit, mean_feature = self.policy(state)
         std = self.log_std.exp()
-        log_prob = (torch.distributions.Normal(mean_logit, std[0]).log_prob(transition['action_logit']).sum(1) +
-                    torch.distributions.Normal(mean_feature, std[1]).log_prob(
-                        transition['action_feature']).sum(1))
+        log_prob = torch.distributions.Normal(mean_logit, std[0]).log_prob(transition['action_logit']).sum(1)
+        if with_feature:
+            log_prob = log_prob + torch.distributions.Normal(mean_feature, std[1]).log_prob(
+                transition['action_feature']).sum(1)
         return -(reward.squeeze(1) * log_prob).mean()
 
 

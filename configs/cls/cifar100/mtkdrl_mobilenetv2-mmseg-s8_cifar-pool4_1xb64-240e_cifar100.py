@@ -12,5 +12,5 @@ model = dict(
     student=_base_.model,
     teachers=_base_.cifar100_pool4,
     task=_base_.cifar100_task,
-    weighting=dict(type='MTKD-RL', fusion='static', update='surrogate'),
+    weighting=dict(type='MTKD-RL'),
     connector=dict(type='ConvBNReLUConnector'))

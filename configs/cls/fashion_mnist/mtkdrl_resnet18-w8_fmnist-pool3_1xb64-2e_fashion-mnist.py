@@ -19,7 +19,7 @@ model = dict(
         type='ClassificationAdapter',
         logit_loss=dict(type='LogitKL', temperature=4.0, loss_weight=1.0),
         feature_loss=dict(type='FeatureMSE', loss_weight=5.0)),
-    weighting=dict(type='MTKD-RL', fusion='static', update='surrogate'),
+    weighting=dict(type='MTKD-RL'),
     connector=dict(type='ConvBNReLUConnector'))
 
 # The agent: updated every 200 iterations and at each epoch end, used from epoch 2 on.

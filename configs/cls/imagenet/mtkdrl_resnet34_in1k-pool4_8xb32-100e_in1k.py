@@ -12,5 +12,5 @@ model = dict(
     student=_base_.model,
     teachers=_base_.in1k_pool4,
     task=_base_.in1k_task,
-    weighting=dict(type='MTKD-RL', fusion='static', update='surrogate'),
+    weighting=dict(type='MTKD-RL'),
     connector=dict(type='ConvBNReLUConnector'))

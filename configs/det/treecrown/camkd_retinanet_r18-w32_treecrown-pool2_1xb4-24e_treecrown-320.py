@@ -2,4 +2,3 @@
 # feature weights use each teacher's head run on the student's connected FPN levels (its detection loss there).
 _base_ = './mtkdrl_retinanet_r18-w32_treecrown-pool2_1xb4-24e_treecrown-320.py'
 model = dict(weighting=dict(_delete_=True, type='CA-MKD'))
-custom_hooks = []

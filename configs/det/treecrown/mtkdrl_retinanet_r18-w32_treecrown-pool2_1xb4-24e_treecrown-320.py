@@ -23,7 +23,7 @@ model = dict(
         # small teachers trained from scratch are rarely above 0.5: count anchors from 0.3
         box_loss=dict(type='BoxGIoUKD', score_thr=0.3, loss_weight=1.0),
         feature_loss=dict(type='FeatureMSE', loss_weight=1.0)),
-    weighting=dict(type='MTKD-RL', fusion='static', update='surrogate'),
+    weighting=dict(type='MTKD-RL'),
     # FPN outputs are signed: no ReLU after the connector's BatchNorm
     connector=dict(type='mtkd_rl.ConvBNReLUConnector', relu=False))
 

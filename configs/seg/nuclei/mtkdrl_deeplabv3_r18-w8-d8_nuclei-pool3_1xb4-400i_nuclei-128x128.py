@@ -25,7 +25,7 @@ model = dict(
         logit_loss=dict(type='mtkd_rl.LogitKL', temperature=1.0, loss_weight=1.0),
         feature_loss=dict(type='mtkd_rl.FeatureMSE', loss_weight=5.0),
         kd_size='student'),
-    weighting=dict(type='MTKD-RL', fusion='static', update='surrogate'),
+    weighting=dict(type='MTKD-RL'),
     connector=dict(type='mtkd_rl.ConvBNReLUConnector'))
 
 # The agent: iteration-based run, so the warm-up is in iterations (about one epoch: 35 tiles / 4 per batch).

@@ -24,4 +24,3 @@ optim_wrapper = dict(
 auto_scale_lr = dict(enable=False, base_batch_size=4)
 default_hooks = dict(logger=dict(interval=10), checkpoint=dict(interval=6, max_keep_ckpts=1),
                      visualization=dict(draw=False))
-env_cfg = dict(dist_cfg=dict(backend='gloo'))

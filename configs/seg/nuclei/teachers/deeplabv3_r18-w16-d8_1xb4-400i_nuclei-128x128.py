@@ -59,4 +59,4 @@ train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=ma
 default_hooks = dict(
     logger=dict(interval=20),
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=max_iters, max_keep_ckpts=1))
-env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'))
+env_cfg = dict(cudnn_benchmark=False)
