@@ -393,6 +393,15 @@ def test_feature_only_teacher_checks(pool):
     assert model.task.logit_teachers == [True, False, False]
 
 
+def test_feature_only_teachers_pass_their_logit_weight_on(pool):
+    model = build_det(dict(distiller_cfg(pool, feature_only_teachers=['fcos_r18']), weighting=dict(type='AVER')))
+    inputs, data = batch()
+    losses = model.loss(inputs, data)
+    torch.testing.assert_close(losses['w_logit.fcos_r18'], torch.tensor(0.0))
+    torch.testing.assert_close(losses['w_logit.retinanet_r18'], torch.tensor(0.5))
+    torch.testing.assert_close(losses['w_feature.fcos_r18'], torch.tensor(1 / 3))
+
+
 def test_teacher_with_other_input_normalisation_is_refused(pool):
     """A caffe-style teacher would see pytorch-normalised images (the distiller's check, on mmdet models)."""
     caffe = copy.deepcopy(pool[0])

@@ -111,3 +111,16 @@ def test_two_ranks_keep_one_agent(trained_teachers):
     # 128 images, batch 32, 2 ranks: 2 iterations per epoch, an update after each, none left at epoch end
     assert ckpt['teacher_weighting']['num_updates'] == 4
     assert REPO
+
+
+def test_fashion_mnist_splits(fashion_mnist):
+    """Validation and test read the 10000 test images, training the 60000 others (mmpretrain picks the files
+    by test_mode)."""
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+    from mmpretrain.registry import DATASETS
+    cfg = Config.fromfile(MTKDRL_CONFIG)
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        sizes = {k: len(DATASETS.build(cfg[k].dataset))
+                 for k in ('train_dataloader', 'val_dataloader', 'test_dataloader')}
+    assert sizes == {'train_dataloader': 60000, 'val_dataloader': 10000, 'test_dataloader': 10000}

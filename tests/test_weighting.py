@@ -223,3 +223,10 @@ def test_without_feature_distillation_the_feature_head_is_not_trained():
     agent.update_loss(dict(rollout, reward=torch.ones(4))).backward()
     assert agent.policy.logit_head.weight.grad.abs().sum() > 0
     assert agent.policy.feature_head.weight.grad is None
+
+
+def test_restrict_weights_moves_weight_to_allowed_teachers():
+    from mtkd_rl.weighting import restrict_weights
+    w = torch.tensor([[0.2, 0.3, 0.5], [1.0, 1.0, 1.0]])
+    out = restrict_weights(w, torch.tensor([True, True, False]))
+    torch.testing.assert_close(out, torch.tensor([[0.4, 0.6, 0.0], [1.5, 1.5, 0.0]]))

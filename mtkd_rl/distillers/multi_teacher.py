@@ -9,7 +9,7 @@ from mmengine.registry import MODELS as MMENGINE_MODELS
 
 from mtkd_rl.registry import MODELS, TEACHER_WEIGHTINGS, build
 from mtkd_rl.tasks import ModelShapes, TaskAdapter
-from mtkd_rl.weighting import TeacherWeighting, normalized_reward
+from mtkd_rl.weighting import TeacherWeighting, normalized_reward, restrict_weights
 from .teachers import input_normalisation, load_teacher
 
 #: The default task adapter of each toolbox's student.
@@ -89,6 +89,10 @@ class MultiTeacherDistiller(BaseModel):
             raise ValueError(f"model.weighting '{weighting['type']}' needs {sorted(missing)}, which "
                              f"{type(self.task).__name__} does not provide; choose another weighting")
         self.weighting: TeacherWeighting = module
+        logit_teachers = [bool(self.task.teaches_logits(m)) for m in range(len(modules))]
+        #: Teachers that give logit distillation; the others' logit weight moves to them.
+        self.register_buffer('logit_teachers', torch.tensor(logit_teachers), persistent=False)
+        self._all_teach_logits = all(logit_teachers)
         #: Set by the forward pass of a training iteration, taken by ``TeacherWeightingHook``.
         self.latest_transition: Optional[Dict[str, torch.Tensor]] = None
 
@@ -202,8 +206,11 @@ class MultiTeacherDistiller(BaseModel):
                                 self.weighting.required_terms)
         weights = self.weighting(terms)
 
+        w_logit = weights.logit
+        if not self._all_teach_logits:
+            w_logit = restrict_weights(w_logit, self.logit_teachers)
         alpha, beta = self.task.alpha, self.task.beta
-        kd_logit = (weights.logit * terms.logit_kd).sum(1)
+        kd_logit = (w_logit * terms.logit_kd).sum(1)
         losses = {f'student.{k}': v for k, v in student.losses.items()}
         losses['loss_kd_logit'] = alpha * kd_logit.mean()
         total = terms.student_loss + alpha * kd_logit.detach()
@@ -214,7 +221,7 @@ class MultiTeacherDistiller(BaseModel):
 
         for m, name in enumerate(self.teacher_names):
             losses[f'kd_logit.{name}'] = terms.logit_kd[:, m].detach().mean()
-            losses[f'w_logit.{name}'] = weights.logit[:, m].mean()
+            losses[f'w_logit.{name}'] = w_logit[:, m].mean()
             if terms.feature_kd is not None:
                 losses[f'kd_feature.{name}'] = terms.feature_kd[:, m].detach().mean()
                 losses[f'w_feature.{name}'] = weights.feature[:, m].mean()

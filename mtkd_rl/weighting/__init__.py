@@ -1,8 +1,9 @@
-from .base import DistillationTerms, TeacherWeighting, TeacherWeights, confidence_prior
+from .base import DistillationTerms, TeacherWeighting, TeacherWeights, confidence_prior, restrict_weights
 from .baselines import AverageWeighting, ConfidenceAwareWeighting, EntropyWeighting
 from .mtkd_rl import MTKDRLWeighting, TeacherPolicy, normalized_reward
 
 __all__ = [
-    'DistillationTerms', 'TeacherWeighting', 'TeacherWeights', 'confidence_prior', 'AverageWeighting',
+    'DistillationTerms', 'TeacherWeighting', 'TeacherWeights', 'confidence_prior', 'restrict_weights',
+    'AverageWeighting',
     'EntropyWeighting', 'ConfidenceAwareWeighting', 'MTKDRLWeighting', 'TeacherPolicy', 'normalized_reward'
 ]

@@ -90,3 +90,20 @@ def confidence_prior(loss: torch.Tensor) -> torch.Tensor:
     if m == 1:
         return torch.ones_like(loss)
     return (1.0 - torch.softmax(loss, dim=1)) / (m - 1)
+
+
+def restrict_weights(weights: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
+    """Move the weight of teachers that may not teach a term onto those that may, per sample.
+
+    The allowed teachers' weights are scaled so each row keeps its total (1 for weights on the simplex).
+
+    Args:
+        weights: ``[B, M]`` weights.
+        allowed: ``[M]`` booleans.
+
+    Returns:
+        ``[B, M]`` weights, zero for teachers that are not allowed.
+    """
+    kept = weights * allowed.to(weights.dtype)
+    total = weights.sum(1, keepdim=True)
+    return kept * (total / kept.sum(1, keepdim=True).clamp_min(torch.finfo(weights.dtype).tiny))

@@ -37,7 +37,8 @@ val_dataloader = dict(
     batch_size=256,
     num_workers=2,
     persistent_workers=True,
-    dataset=dict(type=dataset_type, data_root=data_root, split='test', download=False,
+    # mmpretrain 1.2's MNIST datasets choose the files by test_mode (split alone still reads the train files)
+    dataset=dict(type=dataset_type, data_root=data_root, split='test', test_mode=True, download=False,
                  pipeline=test_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=False),
 )
