@@ -66,3 +66,15 @@ def init_cpu_distributed(launcher: str, backend: str = 'gloo') -> bool:
 def cpu_ddp_wrapper_cfg() -> dict:
     """The model wrapper that works for DDP on CPU (no device ids, no buffer broadcast)."""
     return dict(type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False)
+
+
+def shutdown_distributed() -> None:
+    """Wait for every rank, then destroy the process group.
+
+    mmengine leaves the group alive at exit; a gloo group torn down by the interpreter can abort the process
+    ("terminate called without an active exception") after a successful run.
+    """
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()

@@ -8,7 +8,7 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import mtkd_rl  # noqa: F401
-from mtkd_rl.compat import cpu_ddp_wrapper_cfg, init_cpu_distributed
+from mtkd_rl.compat import cpu_ddp_wrapper_cfg, init_cpu_distributed, shutdown_distributed
 from mtkd_rl.student import is_distiller_config, to_student_config
 
 
@@ -60,6 +60,7 @@ def main():
         # distiller checkpoints hold student.* weights; exported ones hold the student's own keys
         runner.load_checkpoint(args.checkpoint, revise_keys=[(r'^module\.', ''), (r'^student\.', '')])
     runner.test()
+    shutdown_distributed()
 
 
 if __name__ == '__main__':

@@ -8,7 +8,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mtkd_rl  # noqa: F401  (registries and the weights-only checkpoint allow-list)
-from mtkd_rl.compat import cpu_ddp_wrapper_cfg, init_cpu_distributed
+from mtkd_rl.compat import cpu_ddp_wrapper_cfg, init_cpu_distributed, shutdown_distributed
 
 
 def parse_args():
@@ -69,6 +69,7 @@ def main():
         cfg.setdefault('model_wrapper_cfg', cpu_ddp_wrapper_cfg())
     runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
     runner.train()
+    shutdown_distributed()
 
 
 if __name__ == '__main__':
