@@ -4,16 +4,6 @@
 # WRN-28) with WRN-28-4's stem (16) and widths (64/128/256): 8x8x256 final map, 8.1M parameters. It differs from
 # the ResNet-32x4 stand-in only by its stem width: mmpretrain cannot express the two block layouts (5/5/5 and
 # 4/4/4) that tell the originals apart, so the pool's two ResNet teachers are closer than the paper's.
-_base_ = './regnetx-400mf-cifar_1xb64-240e_cifar100.py'
-model = dict(
-    backbone=dict(
-        _delete_=True,
-        type='ResNet_CIFAR',
-        depth=34,
-        num_stages=3,
-        stem_channels=16,
-        base_channels=64,
-        strides=(1, 2, 2),
-        dilations=(1, 1, 1),
-        out_indices=(2, )),
-    head=dict(in_channels=256))
+# The same 3-stage ResNet_CIFAR-34 as the ResNet-56 stand-in, at four times its width.
+_base_ = '../students/resnet34-3stage-w16-cifar_1xb64-240e_cifar100_nearest-resnet56.py'
+model = dict(backbone=dict(base_channels=64), head=dict(in_channels=256))

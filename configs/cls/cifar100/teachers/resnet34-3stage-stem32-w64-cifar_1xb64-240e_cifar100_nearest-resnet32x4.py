@@ -3,16 +3,6 @@
 # stage by depth, so this is ResNet_CIFAR-34 cut to its first 3 stages (3/4/6 basic blocks, i.e. 13 blocks and
 # 28 weighted layers instead of 15 and 32) with ResNet-32x4's stem (32) and widths (64/128/256): 8x8x256 final
 # map, 8.1M parameters.
-_base_ = './regnetx-400mf-cifar_1xb64-240e_cifar100.py'
-model = dict(
-    backbone=dict(
-        _delete_=True,
-        type='ResNet_CIFAR',
-        depth=34,
-        num_stages=3,
-        stem_channels=32,
-        base_channels=64,
-        strides=(1, 2, 2),
-        dilations=(1, 1, 1),
-        out_indices=(2, )),
-    head=dict(in_channels=256))
+# The WRN-28-4 stand-in with a 32-channel stem.
+_base_ = './resnet34-3stage-stem16-w64-cifar_1xb64-240e_cifar100_nearest-wrn-28-4.py'
+model = dict(backbone=dict(stem_channels=32))
