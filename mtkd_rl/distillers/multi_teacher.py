@@ -1,5 +1,6 @@
 """The multi-teacher distiller: one student, M frozen teachers, per-sample teacher weights."""
 import copy
+import inspect
 from typing import Dict, List, Optional, Sequence
 
 import torch
@@ -10,6 +11,7 @@ from mmengine.registry import MODELS as MMENGINE_MODELS
 from mtkd_rl.registry import MODELS, TEACHER_WEIGHTINGS, build
 from mtkd_rl.tasks import ModelShapes, TaskAdapter
 from mtkd_rl.weighting import TeacherWeighting, normalized_reward, restrict_weights
+from .teacher_check import TeacherPoolCheck
 from .teachers import input_normalisation, load_teacher
 
 #: The default task adapter of each toolbox's student.
@@ -33,6 +35,9 @@ class MultiTeacherDistiller(BaseModel):
         weighting: The teacher weighting config: ``AVER``, ``EBKD``, ``CA-MKD`` or ``MTKD-RL``.
         connector: The connector config, one per teacher and feature level.
         data_preprocessor: Used for the student when its own config has none.
+        teacher_check: Arguments of :class:`TeacherPoolCheck`, which warns on the first training batches about
+            a teacher far worse than the rest of the pool (e.g. ``dict(iters=20, loss_ratio=2.0)``), or None to
+            turn the check off.
         init_cfg: Initialisation config of the student and connectors.
     """
 
@@ -43,6 +48,7 @@ class MultiTeacherDistiller(BaseModel):
                  weighting: dict = dict(type='MTKD-RL'),
                  connector: dict = dict(type='ConvBNReLUConnector'),
                  data_preprocessor: Optional[dict] = None,
+                 teacher_check: Optional[dict] = dict(),
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if not isinstance(teachers, (list, tuple)) or len(teachers) == 0:
@@ -72,6 +78,7 @@ class MultiTeacherDistiller(BaseModel):
             raise ValueError(f'model.teachers have duplicate names {names}; set a unique name for each')
         self.teacher_names: List[str] = names
         self.teachers: List[nn.Module] = modules  # a plain list: not registered as submodules
+        self.teacher_check = self._build_teacher_check(teacher_check)
 
         self._check_normalisation()
         student_shapes, teacher_shapes = self._probe()
@@ -95,6 +102,16 @@ class MultiTeacherDistiller(BaseModel):
         self._all_teach_logits = all(logit_teachers)
         #: Set by the forward pass of a training iteration, taken by ``TeacherWeightingHook``.
         self.latest_transition: Optional[Dict[str, torch.Tensor]] = None
+
+    def _build_teacher_check(self, cfg: Optional[dict]) -> Optional[TeacherPoolCheck]:
+        if cfg is None:
+            return None
+        allowed = [p for p in inspect.signature(TeacherPoolCheck).parameters if p != 'names']
+        unknown = sorted(set(cfg) - set(allowed))
+        if unknown:
+            raise ValueError(f'model.teacher_check has unknown keys {unknown}; allowed: {allowed} (or set '
+                             f'model.teacher_check=None to turn the check off)')
+        return TeacherPoolCheck(self.teacher_names, **cfg)
 
     def __setattr__(self, name, value):
         # The weighting is trained by its hook with its own optimizer: keep it out of the module tree.
@@ -220,12 +237,18 @@ class MultiTeacherDistiller(BaseModel):
             total = total + beta * kd_feature.detach()
 
         for m, name in enumerate(self.teacher_names):
+            # mmengine sums every logged key containing 'loss': a teacher's own loss is logged as its 'risk'
+            losses[f'teacher_risk.{name}'] = terms.teacher_loss[:, m].mean()
+            if terms.teacher_accuracy is not None:
+                losses[f'teacher_acc.{name}'] = terms.teacher_accuracy[:, m].mean()
             losses[f'kd_logit.{name}'] = terms.logit_kd[:, m].detach().mean()
             losses[f'w_logit.{name}'] = w_logit[:, m].mean()
             if terms.feature_kd is not None:
                 losses[f'kd_feature.{name}'] = terms.feature_kd[:, m].detach().mean()
                 losses[f'w_feature.{name}'] = weights.feature[:, m].mean()
 
+        if self.teacher_check is not None and self.training:
+            self.teacher_check.update(terms)
         if weights.rollout is not None and self.training:
             self.latest_transition = dict(weights.rollout, reward=normalized_reward(-total))
         return losses

@@ -22,6 +22,8 @@ class ModelPass:
         embedding: The pooled feature ``[B, d]`` (teachers only).
         summary: The output summary ``[B, C]`` (teachers only).
         entropy: The entropy of the prediction, ``[B]`` (teachers only).
+        accuracy: The share of the sample predicted right, ``[B]`` in [0, 1] (teachers only; None where the
+            task has no per-sample accuracy).
         extra: Anything else the adapter keeps between its own calls.
     """
     logits: Any
@@ -31,6 +33,7 @@ class ModelPass:
     embedding: Optional[torch.Tensor] = None
     summary: Optional[torch.Tensor] = None
     entropy: Optional[torch.Tensor] = None
+    accuracy: Optional[torch.Tensor] = None
     extra: Dict[str, Any] = field(default_factory=dict)
 
 
@@ -175,6 +178,9 @@ class TaskAdapter(nn.Module):
         entropy = None
         if 'teacher_entropy' in required:
             entropy = torch.stack([t.entropy for t in teachers], 1)
+        accuracy = None
+        if all(t.accuracy is not None for t in teachers):
+            accuracy = torch.stack([t.accuracy for t in teachers], 1).detach()
         return DistillationTerms(
             logit_kd=logit_kd,
             teacher_loss=torch.stack([t.task_loss for t in teachers], 1).detach(),
@@ -184,7 +190,8 @@ class TaskAdapter(nn.Module):
             feature_kd=feature_kd,
             cosine=cosine,
             teacher_entropy=entropy,
-            feature_teacher_loss=feature_teacher_loss)
+            feature_teacher_loss=feature_teacher_loss,
+            teacher_accuracy=accuracy)
 
 
 def global_pool(x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:

@@ -69,13 +69,16 @@ class ClassificationAdapter(TaskAdapter):
     def forward_teacher(self, teacher: nn.Module, inputs: torch.Tensor, data_samples: list) -> ModelPass:
         stages, pooled, logits = self._run(teacher, inputs)
         last = pooled[-1] if isinstance(pooled, (tuple, list)) else pooled
+        targets = _targets(data_samples)
+        labels = targets.argmax(1) if targets.dim() == logits.dim() else targets
         return ModelPass(
             logits=logits,
             features=[stages[-1]],
-            task_loss=soft_cross_entropy(logits, _targets(data_samples)),
+            task_loss=soft_cross_entropy(logits, targets),
             embedding=last.flatten(1),
             summary=logits,
-            entropy=prediction_entropy(logits))
+            entropy=prediction_entropy(logits),
+            accuracy=(logits.argmax(1) == labels).to(logits.dtype))
 
     def feature_teacher_loss(self, teacher_model: nn.Module, connected: Sequence[torch.Tensor],
                              teacher: ModelPass, student: ModelPass, data_samples: list) -> torch.Tensor:

@@ -231,6 +231,7 @@ class SegmentationAdapter(TaskAdapter):
             embedding=global_pool(feature, feature_valid),
             summary=global_pool(p, valid),
             entropy=entropy,
+            accuracy=reduce_per_sample((logits.argmax(1) == labels).to(logits.dtype), valid),
             extra=dict(levels=x, feature_valid=feature_valid))
 
     # ------------------------------------------------------------------ per-image terms

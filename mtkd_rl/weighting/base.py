@@ -22,6 +22,9 @@ class DistillationTerms:
         teacher_entropy: Entropy of each teacher's prediction, ``[B, M]`` (EBKD).
         feature_teacher_loss: Teacher m's head applied to the student's connected feature, its task loss,
             ``[B, M]`` (CA-MKD's feature weights).
+        teacher_accuracy: Each teacher's accuracy on each sample, ``[B, M]`` in [0, 1] (1/0 for a classified
+            image, the share of correct valid pixels for a segmented one), detached; None where the task has
+            no per-sample accuracy (detection).
     """
     logit_kd: torch.Tensor
     teacher_loss: torch.Tensor
@@ -32,6 +35,7 @@ class DistillationTerms:
     cosine: Optional[torch.Tensor] = None
     teacher_entropy: Optional[torch.Tensor] = None
     feature_teacher_loss: Optional[torch.Tensor] = None
+    teacher_accuracy: Optional[torch.Tensor] = None
 
 
 @dataclass

@@ -12,6 +12,33 @@ from .base import DistillationTerms, TeacherWeighting, TeacherWeights, confidenc
 FUSIONS = ('static', 'dynamic')
 UPDATES = ('surrogate', 'policy_gradient')
 WARMUP_WEIGHTS = ('ones', 'uniform')
+KL_PRIORS = ('reference', 'correct_teachers')
+
+
+def correct_teachers_kl_prior(kl: torch.Tensor, ce: torch.Tensor,
+                              accuracy: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """The KL prior restricted to the teachers that are right on the sample: ``softmax_m(KL) * g_m``,
+    renormalised per sample.
+
+    The reference prior ``softmax_m(KL)`` gives most weight to the teacher furthest from the student, which is
+    the confidently wrong one when the pool holds such a teacher. Here each teacher's share is multiplied by
+    ``g_m``: its accuracy on the sample where the task has one (1/0 for a classified image, the share of
+    correct pixels for a segmented one), else its likelihood relative to the best teacher,
+    ``exp(-(CE_m - min_k CE_k))``. A sample on which no teacher is right gets the confidence prior.
+
+    Args:
+        kl: ``[B, M]`` logit KD terms.
+        ce: ``[B, M]`` teacher task losses.
+        accuracy: ``[B, M]`` teacher accuracies in [0, 1], or None.
+
+    Returns:
+        ``[B, M]`` weights whose rows sum to 1.
+    """
+    gate = accuracy if accuracy is not None else torch.exp(-(ce - ce.min(1, keepdim=True).values))
+    gated = torch.softmax(kl, dim=1) * gate
+    total = gated.sum(1, keepdim=True)
+    tiny = torch.finfo(gated.dtype).tiny
+    return torch.where(total > tiny, gated / total.clamp_min(tiny), confidence_prior(ce))
 
 
 class TeacherPolicy(nn.Module):
@@ -55,6 +82,10 @@ class MTKDRLWeighting(TeacherWeighting):
         init_std: Initial standard deviation of the Gaussian policy (``update='policy_gradient'``).
         warmup_weights: Weights while the hook holds the agent back: ``'ones'`` (reference) or ``'uniform'``
             (1/M).
+        kl_prior: The logit-side gap prior: ``'reference'`` (``softmax_m(KL)``, which favours the teacher
+            furthest from the student, a confidently wrong one too) or ``'correct_teachers'`` (the same,
+            restricted to the teachers that are right on the sample; see :func:`correct_teachers_kl_prior`).
+            Use the latter for pools that may hold a poor teacher.
     """
     learnable = True
 
@@ -66,8 +97,11 @@ class MTKDRLWeighting(TeacherWeighting):
                  fusion: str = 'static',
                  update: str = 'surrogate',
                  init_std: float = 0.1,
-                 warmup_weights: str = 'ones') -> None:
+                 warmup_weights: str = 'ones',
+                 kl_prior: str = 'reference') -> None:
         super().__init__(num_teachers, embedding_dims, summary_dims)
+        if kl_prior not in KL_PRIORS:
+            raise ValueError(f"model.weighting.kl_prior must be one of {KL_PRIORS}, got '{kl_prior}'")
         if fusion not in FUSIONS:
             raise ValueError(f"model.weighting.fusion must be one of {FUSIONS}, got '{fusion}'")
         if update not in UPDATES:
@@ -83,6 +117,7 @@ class MTKDRLWeighting(TeacherWeighting):
         self.fusion = fusion
         self.update = update
         self.warmup_weights = warmup_weights
+        self.kl_prior = kl_prior
         self.state_dim = sum(d + c + 3 for d, c in zip(self.embedding_dims, self.summary_dims))
         self.policy = TeacherPolicy(self.state_dim, num_teachers, hidden_dim)
         if fusion == 'dynamic':
@@ -108,11 +143,15 @@ class MTKDRLWeighting(TeacherWeighting):
                                f'{self.summary_dims})')
         return state
 
-    def priors(self, ce: torch.Tensor, kl: torch.Tensor,
-               cos: Optional[torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def priors(self, ce: torch.Tensor, kl: torch.Tensor, cos: Optional[torch.Tensor],
+               accuracy: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """The parameter-free priors ``w_CE``, ``w_KL`` and ``w_cos``, each ``[B, M]``."""
         w_cos = torch.softmax(cos, dim=1) if cos is not None else torch.full_like(kl, 1.0 / self.num_teachers)
-        return confidence_prior(ce), torch.softmax(kl, dim=1), w_cos
+        if self.kl_prior == 'correct_teachers':
+            w_kl = correct_teachers_kl_prior(kl, ce, accuracy)
+        else:
+            w_kl = torch.softmax(kl, dim=1)
+        return confidence_prior(ce), w_kl, w_cos
 
     def fuse(self, a_logit: torch.Tensor, a_feature: torch.Tensor, w_ce: torch.Tensor, w_kl: torch.Tensor,
              w_cos: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -124,8 +163,8 @@ class MTKDRLWeighting(TeacherWeighting):
         return (cl[0] * a_logit + cl[1] * w_ce + cl[2] * w_kl,
                 cf[0] * a_feature + cf[1] * w_ce + cf[2] * w_cos)
 
-    def _weights(self, actions, ce, kl, cos):
-        priors = self.priors(ce, kl, cos)
+    def _weights(self, actions, ce, kl, cos, accuracy=None):
+        priors = self.priors(ce, kl, cos, accuracy)
         return self.fuse(torch.softmax(actions[0], 1), torch.softmax(actions[1], 1), *priors)
 
     def forward(self, terms: DistillationTerms) -> TeacherWeights:
@@ -139,16 +178,21 @@ class MTKDRLWeighting(TeacherWeighting):
             ce = terms.teacher_loss.detach().float()
             kl = terms.logit_kd.detach().float()
             cos = terms.cosine.detach().float() if terms.cosine is not None else None
+            accuracy = None
+            if self.kl_prior == 'correct_teachers' and terms.teacher_accuracy is not None:
+                accuracy = terms.teacher_accuracy.detach().float()
             actions = self.policy(state)
             sampled = self.update == 'policy_gradient' and self.training
             if sampled:
                 std = self.log_std.exp()
                 actions = (actions[0] + std[0] * torch.randn_like(actions[0]),
                            actions[1] + std[1] * torch.randn_like(actions[1]))
-            w_logit, w_feature = self._weights(actions, ce, kl, cos)
+            w_logit, w_feature = self._weights(actions, ce, kl, cos, accuracy)
         rollout = dict(state=state, ce=ce, kl=kl)
         if cos is not None:
             rollout['cos'] = cos
+        if accuracy is not None:
+            rollout['accuracy'] = accuracy
         if sampled:
             rollout['action_logit'], rollout['action_feature'] = actions
         return TeacherWeights(w_logit, w_feature, rollout)
@@ -160,7 +204,7 @@ class MTKDRLWeighting(TeacherWeighting):
         cos = transition.get('cos')
         with_feature = cos is not None  # without feature distillation the feature head is not trained
         if self.update == 'surrogate':
-            w_logit, w_feature = self._weights(self.policy(state), ce, kl, cos)
+            w_logit, w_feature = self._weights(self.policy(state), ce, kl, cos, transition.get('accuracy'))
             eps = torch.finfo(w_logit.dtype).tiny
             loss = -(reward * w_logit.clamp_min(eps).log()).mean()
             if with_feature:
