@@ -205,7 +205,8 @@ def test_teacher_that_pools_inside_is_an_error_naming_it(mixed_pool, tmp_path):
 def test_camkd_with_a_head_that_cannot_read_the_map_is_an_error_naming_the_teacher(mixed_pool, tmp_path):
     # a LinearNeck turns the 128-channel map into 32 channels: the head cannot read the pooled map
     cnn = _config(TEACHER_CONFIGS['resnet18_w16']).model.to_dict()
-    cnn.update(neck=dict(type='LinearNeck', in_channels=128, out_channels=32, gap_dim=2), head=dict(cnn['head'], in_channels=32))
+    cnn.update(neck=dict(type='LinearNeck', in_channels=128, out_channels=32, gap_dim=2),
+               head=dict(cnn['head'], in_channels=32))
     path = str(tmp_path / 'necked.pth')
     torch.save(dict(state_dict=build(cnn).state_dict()), path)
     teachers = mixed_pool[:1] + [dict(name='necked', config=dict(model=cnn, default_scope='mmpretrain'),

@@ -1,5 +1,5 @@
-# MTKD-RL on ade20k: the pspnet ResNet-18-D8 student (./students, mmseg's 80k schedule) learns from mmseg's
-# DeepLabV3 and PSPNet ResNet-101-D8 ade20k teachers. mmseg's IoUMetric evaluates the student. The data stay
+# MTKD-RL on ADE20K: the PSPNet ResNet-18-D8 student (./students, mmseg's 80k schedule) learns from mmseg's
+# DeepLabV3 and PSPNet ResNet-101-D8 ADE20K teachers. mmseg's IoUMetric evaluates the student. The data stay
 # yours: prepare them as mmseg's docs say (data_root as in mmseg's ade20k config).
 #
 #   bash tools/dist_train.sh configs/seg/ade20k/mtkdrl_pspnet_r18-d8_ade20k-pool2_4xb4-80k_ade20k-512x512.py 4
