@@ -10,6 +10,7 @@ reads, in one forward pass.
 import inspect
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Iterator, List, Optional, Tuple
 
 import torch
@@ -45,12 +46,15 @@ def _as_vector(x: Any) -> torch.Tensor:
     return x.flatten(1)
 
 
+@lru_cache(maxsize=None)
+def _formats_tokens(backbone_type: type) -> bool:
+    """Whether a backbone class formats ``[B, N, C]`` tokens with ``_format_output(x, hw)`` (the ViT family)."""
+    fmt = getattr(backbone_type, '_format_output', None)
+    return fmt is not None and list(inspect.signature(fmt).parameters) == ['self', 'x', 'hw']
+
+
 def _reads_tokens(backbone: nn.Module) -> bool:
-    """Whether ``backbone`` formats ``[B, N, C]`` tokens with ``_format_output(x, hw)`` (the ViT family)."""
-    fmt = getattr(type(backbone), '_format_output', None)
-    if fmt is None or not hasattr(backbone, 'num_extra_tokens'):
-        return False
-    return list(inspect.signature(fmt).parameters) == ['self', 'x', 'hw']
+    return hasattr(backbone, 'num_extra_tokens') and _formats_tokens(type(backbone))
 
 
 @contextmanager
