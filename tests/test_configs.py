@@ -239,3 +239,120 @@ def test_cls_model_builds_and_predicts(path):
     else:
         shape = _logits_shape(cfg.model, size)
         assert shape == (2, cfg.model.head.num_classes), f'logits {shape} at input size {size}'
+
+
+def _metafile_weights(config: str) -> set:
+    """The model-zoo checkpoints a toolbox's metafile lists for a 'package::algo/file.py' config."""
+    import importlib
+
+    import yaml
+    package, rel = config.split('::')
+    root = osp.join(osp.dirname(importlib.import_module(package).__file__), '.mim')
+    algo = rel.split('/')[0]
+    metafiles = [p for p in (osp.join(root, 'configs', algo, f'metafile.{e}') for e in ('yml', 'yaml'))
+                 if osp.isfile(p)]
+    assert metafiles, f'{package} has no metafile for {algo}'
+    with open(metafiles[0]) as f:
+        models = yaml.safe_load(f)['Models']
+    return {m['Weights'] for m in models if m.get('Config') == f'configs/{rel}' and m.get('Weights')}
+
+
+ZOO_TEACHERS = [p for p in DISTILLER_TEACHERS
+                if _rel(p.values[0]).startswith(('cls', 'seg'))
+                and str(_parse(p.values[0]).model.teachers[p.values[1]]['checkpoint']).startswith('http')]
+
+
+@pytest.mark.parametrize('path,index', ZOO_TEACHERS)
+def test_zoo_teacher_checkpoint_is_in_its_metafile(path, index):
+    """A model-zoo teacher's checkpoint is one its toolbox's metafile lists for its config."""
+    teacher = _parse(path).model.teachers[index]
+    assert '::' in teacher['config'], f"a model-zoo checkpoint needs the toolbox's config ('package::...')"
+    assert teacher['checkpoint'] in _metafile_weights(teacher['config'])
+
+
+SEG_DATASETS = {'ade20k': ('ADE20KDataset', 150, 'ade20k'),
+                'coco_stuff': ('COCOStuffDataset', 171, 'coco-stuff164k')}
+SEG_DATASET_DISTILLERS = [pytest.param(p, id=_rel(p)) for p in CONFIGS
+                          if _rel(p).split(osp.sep)[:2] in (['seg', 'ade20k'], ['seg', 'coco_stuff'])
+                          and osp.sep + 'students' + osp.sep not in p]
+
+
+@pytest.mark.parametrize('path', SEG_DATASET_DISTILLERS)
+def test_seg_dataset_distillers(path):
+    """ADE20K and COCO-Stuff-164k: an R18-D8 student (the plain student config beside it) with mmseg's R101-D8
+    teachers of the same data set and classes; mmseg's own dataset, pipeline and IoUMetric."""
+    cfg = _parse(path)
+    dataset_type, num_classes, name = SEG_DATASETS[_rel(path).split(osp.sep)[1]]
+    assert _is_distiller(cfg) and cfg.default_scope == 'mmseg'
+    assert cfg.train_dataloader.dataset.type == dataset_type and cfg.val_evaluator.type == 'IoUMetric'
+    assert tuple(cfg.crop_size) == (512, 512) and cfg.train_cfg.max_iters == 80000
+    algo = 'pspnet' if '_pspnet_' in osp.basename(path) else 'deeplabv3'
+    plain = _parse(osp.join(osp.dirname(path), 'students', f'{algo}_r18-d8_4xb4-80k_{name}-512x512.py'))
+    assert cfg.model.student == plain.model
+    assert plain.model.backbone.depth == 18 and plain.model.decode_head.type == \
+        {'pspnet': 'PSPHead', 'deeplabv3': 'ASPPHead'}[algo]
+    assert plain.model.decode_head.num_classes == plain.model.auxiliary_head.num_classes == num_classes
+    assert len(cfg.model.teachers) == 2
+    for teacher in cfg.model.teachers:
+        teacher_cfg = _teacher_config(teacher['config'])
+        assert teacher_cfg.model.backbone.depth == 101 and f'80k_{name}-512x512' in teacher['config']
+        assert teacher_cfg.train_dataloader.dataset.type == dataset_type
+        assert teacher_cfg.model.decode_head.num_classes == num_classes
+    if osp.basename(path).startswith('mtkdrl'):
+        hook, = cfg.custom_hooks
+        assert hook.type == 'mtkd_rl.TeacherWeightingHook' and hook.warmup_iters > 0
+
+
+def test_seg_students_build_with_their_class_count():
+    for path in CONFIGS:
+        if _rel(path).split(osp.sep)[:2] in (['seg', 'ade20k'], ['seg', 'coco_stuff']) and 'students' in path:
+            cfg = _parse(path)
+            with DefaultScope.overwrite_default_scope('mmseg'):
+                model = MODELS.build(_without_pretrained(cfg.model))
+            model.eval()
+            with torch.no_grad():
+                logits = model(torch.zeros(1, 3, 64, 64), mode='tensor')
+            assert logits.shape[1] == cfg.model.decode_head.num_classes, _rel(path)
+
+
+def _without_scope(d):
+    if isinstance(d, dict):
+        return {k: _without_scope(v) for k, v in d.items() if k != '_scope_'}
+    if isinstance(d, (list, tuple)):
+        return type(d)(_without_scope(v) for v in d)
+    return d
+
+
+def test_cityscapes_mobilenetv2_student_is_mmsegs():
+    """The MobileNetV2 variant's student is mmseg's MobileNetV2 DeepLabV3 (exports load into it); the teachers
+    are those of the ResNet-18 student."""
+    cfg = _parse(osp.join(CONFIG_DIR, 'seg', 'mtkdrl_mobilenet-v2-d8_deeplabv3_cityscapes-512x1024.py'))
+    r18 = _parse(osp.join(CONFIG_DIR, 'seg', 'mtkdrl_deeplabv3_r18-d8_cityscapes-512x1024.py'))
+    plain = get_config('mmseg::mobilenet_v2/mobilenet-v2-d8_deeplabv3_4xb2-80k_cityscapes-512x1024.py')
+    assert _without_scope(cfg.model.student.to_dict()) == _without_scope(plain.model.to_dict())
+    assert cfg.model.teachers == r18.model.teachers
+
+
+def test_seg_dataset_distiller_builds_and_trains_one_step(monkeypatch):
+    """The ADE20K pool (2 x R101-D8, 150 classes) with untrained weights and CA-MKD: one small CPU step."""
+    import mtkd_rl  # noqa: F401
+    import mtkd_rl.distillers.teachers as teachers_module
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+    from mtkd_rl.registry import build
+    monkeypatch.setattr(teachers_module, '_load_weights', lambda *a, **k: None)  # no download in tests
+    cfg = _parse(osp.join(CONFIG_DIR, 'seg', 'ade20k', 'camkd_deeplabv3_r18-d8_ade20k-pool2_4xb4-80k_ade20k-'
+                                                        '512x512.py'))
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        model = build(dict(cfg.model.to_dict(), student=_without_pretrained(cfg.model.student)))
+    assert [c[0].conv.weight.shape[:2] for c in model.connectors] == [(2048, 512)] * 2
+    model.train()
+    g = torch.Generator().manual_seed(0)
+    samples = []
+    for _ in range(2):
+        sample = SegDataSample(metainfo=dict(img_shape=(48, 48), ori_shape=(48, 48), pad_shape=(48, 48)))
+        sample.gt_sem_seg = PixelData(data=torch.randint(0, 150, (1, 48, 48), generator=g))
+        samples.append(sample)
+    losses = model.loss(torch.randn(2, 3, 48, 48, generator=g), samples)
+    assert all(torch.isfinite(v).all() for v in losses.values())
+    assert {'loss_kd_logit', 'loss_kd_feature', 'w_feature.pspnet_r101'} <= set(losses)

@@ -221,14 +221,13 @@ def test_empty_pool(teachers):
 
 def test_feature_the_connector_cannot_map(random_teachers):
     cfg = distiller_cfg(random_teachers[:1])
-    # a ViT that outputs its class token: a [B, 192] vector, not a map
+    # a ConvNeXt that pools before its final norm: a [B, 16] vector, not a map
     cfg['student'] = dict(
         type='ImageClassifier',
-        backbone=dict(type='VisionTransformer', arch='deit-tiny', img_size=32, patch_size=8,
-                      out_type='cls_token'),
-        head=dict(type='LinearClsHead', num_classes=10, in_channels=192))
+        backbone=dict(type='ConvNeXt', arch=dict(depths=[1, 1, 1, 1], channels=[8, 8, 16, 16])),
+        head=dict(type='LinearClsHead', num_classes=10, in_channels=16))
     cfg['task'] = dict(type='ClassificationAdapter', probe_size=(32, 32))
-    with pytest.raises(ValueError, match=r'model\.connector maps \[B, C, H, W\].*feature_loss=None'):
+    with pytest.raises(ValueError, match=r"model\.student's backbone gives a pooled vector.*feature_loss=None"):
         build_distiller(cfg)
 
 

@@ -93,8 +93,10 @@ class MultiTeacherDistiller(BaseModel):
             summary_dims=[s.summary_dim for s in teacher_shapes]))
         missing = set(module.required_terms) - set(self.task.provides)
         if missing:
+            reasons = ''.join(f' ({k}: {v})' for k, v in getattr(self.task, 'unavailable', {}).items()
+                              if k in missing)
             raise ValueError(f"model.weighting '{weighting['type']}' needs {sorted(missing)}, which "
-                             f"{type(self.task).__name__} does not provide; choose another weighting")
+                             f"{type(self.task).__name__} does not provide{reasons}; choose another weighting")
         self.weighting: TeacherWeighting = module
         logit_teachers = [bool(self.task.teaches_logits(m)) for m in range(len(modules))]
         #: Teachers that give logit distillation; the others' logit weight moves to them.

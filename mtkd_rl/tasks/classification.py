@@ -1,11 +1,12 @@
-"""Classification (mmpretrain ``ImageClassifier``) adapter."""
-from typing import Sequence
+"""Classification (mmpretrain ``ImageClassifier``) adapter: CNN, Swin and ViT-family students and teachers."""
+from typing import Dict, Sequence
 
 import torch
 import torch.nn as nn
 
 from mtkd_rl.registry import MODELS
 from .base import ModelPass, ModelShapes, TaskAdapter, global_pool, prediction_entropy, soft_cross_entropy
+from .classifier_outputs import head_input_from, run_classifier
 
 
 def _targets(data_samples: list) -> torch.Tensor:
@@ -18,8 +19,11 @@ def _targets(data_samples: list) -> torch.Tensor:
 class ClassificationAdapter(TaskAdapter):
     """Per-sample terms for mmpretrain image classifiers (backbone, optional neck, ``ClsHead``).
 
-    Features are the last backbone stage (before global pooling); the teacher embedding is its neck output;
-    the output summary is its logits.
+    The feature map is the backbone's last output before pooling: the last stage of a CNN or Swin, the patch
+    tokens of a ViT/DeiT on their patch grid (whatever its ``out_type``). The teacher embedding is the vector
+    its head's classifier reads (pooled map, class token or averaged patch tokens); the output summary is its
+    logits. CNN, Swin and ViT models mix freely in one pool: connectors map the student's map to each
+    teacher's channels and grid.
 
     Args:
         logit_loss: Per-sample logit KD loss config (default ``LogitKL`` with T = 4, weight 1).
@@ -33,6 +37,8 @@ class ClassificationAdapter(TaskAdapter):
                  feature_loss: dict = dict(type='FeatureMSE', loss_weight=5.0),
                  probe_size: Sequence[int] = (64, 64)) -> None:
         super().__init__(logit_loss, feature_loss, probe_size)
+        #: Why a term of ``provides`` is unavailable for this pool (set by :meth:`validate`).
+        self.unavailable: Dict[str, str] = {}
 
     @staticmethod
     def _check(model: nn.Module) -> None:
@@ -41,46 +47,69 @@ class ClassificationAdapter(TaskAdapter):
                 raise TypeError(f'ClassificationAdapter needs an mmpretrain ImageClassifier (backbone, neck, head); '
                                 f'{type(model).__name__} has no {attr}')
 
-    def _run(self, model: nn.Module, inputs: torch.Tensor):
-        stages = model.backbone(inputs)
-        if not isinstance(stages, (tuple, list)):
-            stages = (stages, )
-        pooled = model.neck(stages) if getattr(model, 'neck', None) is not None else stages
-        logits = model.head(pooled)
-        return stages, pooled, logits
-
     def probe(self, model: nn.Module, inputs: torch.Tensor) -> ModelShapes:
         self._check(model)
-        stages, pooled, logits = self._run(model, inputs)
-        last = pooled[-1] if isinstance(pooled, (tuple, list)) else pooled
+        out = run_classifier(model, inputs)
+        num_classes = int(out.logits.shape[1])
+        extra = {}
+        if out.feature.dim() == 4:
+            # CA-MKD's teacher term runs the head on a pooled map of the feature's channels
+            try:
+                logits = model.head(head_input_from(global_pool(out.feature), out.head_input))
+                if tuple(logits.shape) != tuple(out.logits.shape):
+                    raise ValueError(f'it gives logits of shape {tuple(logits.shape)}')
+            except (RuntimeError, ValueError, TypeError) as e:
+                extra['head_on_feature'] = (
+                    f'its head ({type(model.head).__name__}) cannot read its pooled {out.feature.shape[1]}-channel '
+                    f'feature map ({e})')
         return ModelShapes(
-            feature_shapes=[tuple(stages[-1].shape[1:])],
-            embedding_dim=int(last.flatten(1).shape[1]),
-            summary_dim=int(logits.shape[1]),
-            num_classes=int(logits.shape[1]))
+            feature_shapes=[tuple(out.feature.shape[1:])],
+            embedding_dim=int(out.embedding.shape[1]),
+            summary_dim=num_classes,
+            num_classes=num_classes,
+            extra=extra)
+
+    def validate(self, student: ModelShapes, teachers: Sequence[ModelShapes], names: Sequence[str]) -> None:
+        super().validate(student, teachers, names)
+        self.unavailable = {}
+        keys = ['model.student'] + [f'model.teachers[{i}] ({n})' for i, n in enumerate(names)]
+        for key, shapes in zip(keys, [student] + list(teachers)):
+            if self.feature_loss is not None and len(shapes.feature_shapes[-1]) != 3:
+                raise ValueError(
+                    f"{key}'s backbone gives a pooled vector of {shapes.feature_shapes[-1][0]} channels, not a "
+                    f'feature map (it pools inside, as ConvNeXt with gap_before_final_norm=True does), so it '
+                    f'cannot take part in feature distillation. Use a model whose backbone returns its map (CNNs, '
+                    f'Swin and ViTs do) or set model.task.feature_loss=None')
+        for key, shapes in zip(keys[1:], teachers):
+            if self.feature_loss is not None and 'head_on_feature' in shapes.extra:
+                self.unavailable.setdefault(
+                    'feature_teacher_loss', f"{key}: {shapes.extra['head_on_feature']}")
+        self.provides = type(self).provides - set(self.unavailable)
 
     def forward_student(self, student: nn.Module, inputs: torch.Tensor, data_samples: list) -> ModelPass:
-        stages, _, logits = self._run(student, inputs)
-        losses = student.head._get_loss(logits, data_samples)
+        out = run_classifier(student, inputs)
+        losses = student.head._get_loss(out.logits, data_samples)
         with torch.no_grad():
-            task_loss = soft_cross_entropy(logits.detach(), _targets(data_samples))
-        return ModelPass(logits=logits, features=[stages[-1]], task_loss=task_loss, losses=losses)
+            task_loss = soft_cross_entropy(out.logits.detach(), _targets(data_samples))
+        return ModelPass(logits=out.logits, features=[out.feature], task_loss=task_loss, losses=losses)
 
     def forward_teacher(self, teacher: nn.Module, inputs: torch.Tensor, data_samples: list) -> ModelPass:
-        stages, pooled, logits = self._run(teacher, inputs)
-        last = pooled[-1] if isinstance(pooled, (tuple, list)) else pooled
+        out = run_classifier(teacher, inputs)
         targets = _targets(data_samples)
-        labels = targets.argmax(1) if targets.dim() == logits.dim() else targets
+        labels = targets.argmax(1) if targets.dim() == out.logits.dim() else targets
         return ModelPass(
-            logits=logits,
-            features=[stages[-1]],
-            task_loss=soft_cross_entropy(logits, targets),
-            embedding=last.flatten(1),
-            summary=logits,
-            entropy=prediction_entropy(logits),
-            accuracy=(logits.argmax(1) == labels).to(logits.dtype))
+            logits=out.logits,
+            features=[out.feature],
+            task_loss=soft_cross_entropy(out.logits, targets),
+            embedding=out.embedding,
+            summary=out.logits,
+            entropy=prediction_entropy(out.logits),
+            accuracy=(out.logits.argmax(1) == labels).to(out.logits.dtype),
+            extra=dict(head_input=out.head_input))
 
     def feature_teacher_loss(self, teacher_model: nn.Module, connected: Sequence[torch.Tensor],
                              teacher: ModelPass, student: ModelPass, data_samples: list) -> torch.Tensor:
-        logits = teacher_model.head((global_pool(connected[-1]), ))
-        return soft_cross_entropy(logits, _targets(data_samples))
+        """The teacher's head on the pooled connected student map, in place of what it reads (its pooled map,
+        class token or averaged tokens): the per-sample cross-entropy ``[B]``."""
+        head_input = head_input_from(global_pool(connected[-1]), teacher.extra['head_input'])
+        return soft_cross_entropy(teacher_model.head(head_input), _targets(data_samples))
