@@ -52,6 +52,8 @@ def draw_panel(ax, log: TrainingLog, panel: str) -> bool:
     if log.warmup_end is not None:
         ax.axvspan(0, log.warmup_end, color='0.85', zorder=0,
                    label='warm-up (fixed weights)' if panel in PER_TEACHER[:2] else None)
+        if panel in PER_TEACHER[:2]:
+            _zoom_past_warmup(ax, log, panel_keys(log, panel))
     if not drawn:
         ax.text(0.5, 0.5, 'not logged in this run', transform=ax.transAxes, ha='center', va='center',
                 color='0.4')
@@ -59,6 +61,26 @@ def draw_panel(ax, log: TrainingLog, panel: str) -> bool:
         ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     return drawn
+
+
+def _zoom_past_warmup(ax, log: TrainingLog, keys: Sequence[str]) -> None:
+    """Scale the y axis to the weights the agent chose; the fixed warm-up weights (all ones by default) would
+    flatten them. The warm-up values stay plotted, and their range is written in the band."""
+    during, after = [], []
+    for key in keys:
+        steps, values = log.series(key)
+        during += values[steps <= log.warmup_end].tolist()
+        after += values[steps > log.warmup_end].tolist()
+    if not after or not during:
+        return
+    low, high = min(after), max(after)
+    if min(during) >= low and max(during) <= high:
+        return
+    pad = max(high - low, 1e-3) * 0.15
+    ax.set_ylim(low - pad, high + pad)
+    fixed = f'{min(during):g}' if min(during) == max(during) else f'{min(during):g} to {max(during):g}'
+    ax.text(log.warmup_end / 2, high + pad / 2, f'warm-up: {fixed}', ha='center', va='center', fontsize=8,
+            color='0.3')
 
 
 def draw_figure(log: TrainingLog, panels: Sequence[str], title: str = '') -> Figure:
