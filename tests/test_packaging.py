@@ -218,3 +218,28 @@ def test_mim_train_and_test_from_another_directory(installed, fashion_mnist, ran
                 str(work_dir / 'epoch_1.pth'), '--work-dir', str(run_dir / 'test'), '--cfg-options',
                 *cfg_options(test_options)], run_dir, env)
     assert re.search(r'accuracy/top1: \d+\.\d+', out), out[-3000:]
+
+
+# --------------------------------------------------------------------------------------------- stack switch
+@pytest.mark.parametrize('stack,pins', [('', 'requirements.txt'), ('torch2.1', 'requirements/torch2.1.txt')])
+def test_setup_env_stack_switch(stack, pins, tmp_path):
+    """STACK picks the pins whose hash stamps the venv (the default stack keeps requirements.txt); a venv whose
+    stamp matches is left as it is."""
+    import hashlib
+    venv = tmp_path / 'venv'
+    (venv / 'bin').mkdir(parents=True)
+    (venv / 'bin' / 'python').symlink_to(sys.executable)
+    key = b''.join(Path(REPO, p).read_bytes() for p in (pins, 'requirements/tests.txt', 'tools/setup_env.sh'))
+    (venv / '.mtkd_rl_stack').write_text(hashlib.sha1(key).hexdigest() + '\n')
+    env = dict(os.environ, STACK=stack, VENV=str(venv), SKIP_DATA='1')
+    proc = subprocess.run(['bash', 'tools/setup_env.sh'], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0 and f'stack present in {venv}' in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_setup_env_refuses_an_unknown_stack(tmp_path):
+    env = dict(os.environ, STACK='torch1.13', VENV=str(tmp_path / 'venv'), SKIP_DATA='1')
+    proc = subprocess.run(['bash', 'tools/setup_env.sh'], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 2 and 'STACK=torch2.1' in proc.stderr
+    assert not (tmp_path / 'venv').exists()
