@@ -1,18 +1,27 @@
 #!/usr/bin/env bash
-# Idempotent set-up behind `make demo` and `make test`: a .venv with the pinned OpenMMLab stack (mmcv built
-# with its compiled ops), mtkd_rl in editable mode, and the Fashion-MNIST data. Re-running it when everything
-# is present takes seconds.
+# Idempotent set-up behind `make demo`, `make test` and `make test-compat`: a venv with a pinned OpenMMLab
+# stack (mmcv built with its compiled ops), mtkd_rl in editable mode, and the data sets. Re-running it when
+# everything is present takes seconds.
 #
 # Environment:
+#   STACK         which pinned stack (default: the current one, requirements.txt: torch 2.14.1)
+#                 STACK=torch2.1: requirements/torch2.1.txt (torch 2.1.2, the stack of OpenMMLab's prebuilt
+#                 CUDA mmcv 2.1.0 wheels), in its own venv
 #   PYTHON        interpreter that creates the venv (default: python3)
-#   VENV          venv folder (default: .venv in the repository)
+#   VENV          venv folder (default: .venv in the repository; .venv-torch2.1 for STACK=torch2.1)
 #   DATA_ROOT     data folder (default: data/ in the repository)
 #   SKIP_DATA=1   do not install the data sets (Fashion-MNIST, tree crowns, nuclei)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PYTHON="${PYTHON:-python3}"
-VENV="${VENV:-$ROOT/.venv}"
+case "${STACK:-}" in
+  "") REQ="$ROOT/requirements.txt"; DEFAULT_VENV="$ROOT/.venv" ;;
+  torch2.1) REQ="$ROOT/requirements/torch2.1.txt"; DEFAULT_VENV="$ROOT/.venv-torch2.1" ;;
+  *) printf '[setup] unknown STACK=%s: leave it unset (requirements.txt) or set STACK=torch2.1\n' "$STACK" >&2
+     exit 2 ;;
+esac
+VENV="${VENV:-$DEFAULT_VENV}"
 DATA_ROOT="${DATA_ROOT:-$ROOT/data}"
 PY="$VENV/bin/python"
 PIP=("$PY" -m pip --disable-pip-version-check -q)
@@ -21,11 +30,16 @@ STAMP="$VENV/.mtkd_rl_stack"
 log() { printf '[setup] %s\n' "$*"; }
 
 stack_key() {
-  cat "$ROOT/requirements.txt" "$ROOT/requirements/tests.txt" "$ROOT/tools/setup_env.sh" | sha1sum | cut -d' ' -f1
+  cat "$REQ" "$ROOT/requirements/tests.txt" "$ROOT/tools/setup_env.sh" | sha1sum | cut -d' ' -f1
 }
 
-req() {  # the pinned spec of one package from requirements.txt
-  grep -iE "^$1([=<>]|$)" "$ROOT/requirements.txt" | head -n1
+req() {  # the pinned spec of one package from the stack's requirements file
+  grep -iE "^$1([=<>]|$)" "$REQ" | head -n1
+}
+
+torch_at_least() {  # torch_at_least MAJOR MINOR: whether the venv's torch is that version or newer
+  "$PY" -c "import sys, torch; v = tuple(int(x) for x in torch.__version__.split('+')[0].split('.')[:2]); \
+sys.exit(0 if v >= ($1, $2) else 1)"
 }
 
 install_stack() {
@@ -40,24 +54,35 @@ install_stack() {
   "${PIP[@]}" install "$(req numpy)" "$(req setuptools)" "$(req mmengine)" "opencv-python<4.11" ninja
   if ! "$PY" -c "import mmcv, mmcv.ops" >/dev/null 2>&1; then
     log "building $(req mmcv) with its compiled ops (6-7 minutes on 2 cores; longer with CUDA)"
-    local wrapper_dir
+    local wrapper_dir cxx="${CXX:-}"
     wrapper_dir="$(mktemp -d)"
-    # torch >= 2.14 headers need C++20 but mmcv 2.1.0's setup.py forces -std=c++17.
-    cat >"$wrapper_dir/cxx" <<'WRAP'
+    if torch_at_least 2 14; then
+      # torch >= 2.14 headers need C++20 but mmcv 2.1.0's setup.py forces -std=c++17 (older torch builds as is).
+      cat >"$wrapper_dir/cxx" <<'WRAP'
 #!/usr/bin/env bash
 args=()
 for a in "$@"; do [ "$a" = "-std=c++17" ] && a="-std=c++20"; args+=("$a"); done
 exec "${REAL_CXX:-g++}" "${args[@]}"
 WRAP
-    chmod +x "$wrapper_dir/cxx"
+      chmod +x "$wrapper_dir/cxx"
+      cxx="$wrapper_dir/cxx"
+      # mmcv passes -std=c++17 to nvcc as well: with CUDA ops, torch's ninja build runs $PYTORCH_NVCC instead.
+      local nvcc="${CUDA_HOME:-/usr/local/cuda}/bin/nvcc"
+      [ -x "$nvcc" ] || nvcc="$(command -v nvcc || true)"
+      if [ -n "$nvcc" ] && [ -x "$nvcc" ]; then
+        sed -e "s#\${REAL_CXX:-g++}#\${REAL_NVCC:-$nvcc}#" "$wrapper_dir/cxx" >"$wrapper_dir/nvcc"
+        chmod +x "$wrapper_dir/nvcc"
+        export PYTORCH_NVCC="$wrapper_dir/nvcc"
+      fi
+    fi
     # mmcv builds its CUDA ops when torch sees a GPU; on a GPU-less build node of a cluster set FORCE_CUDA=1.
     # pip's wheel cache ignores the torch version: a cached mmcv built for another torch fails to import its
     # ops, and is then rebuilt without the cache.
-    MMCV_WITH_OPS=1 CXX="$wrapper_dir/cxx" MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
+    MMCV_WITH_OPS=1 CXX="${cxx:-g++}" MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
       "${PIP[@]}" install --no-build-isolation "$(req mmcv)"
     if ! "$PY" -c "import mmcv.ops" >/dev/null 2>&1; then
       log "the cached mmcv does not fit this torch: rebuilding"
-      MMCV_WITH_OPS=1 CXX="$wrapper_dir/cxx" MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
+      MMCV_WITH_OPS=1 CXX="${cxx:-g++}" MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
         "${PIP[@]}" install --no-build-isolation --no-cache-dir --force-reinstall --no-deps "$(req mmcv)"
     fi
     rm -rf "$wrapper_dir"

@@ -2,7 +2,7 @@
 # teacher config says how its stand-in differs), with the reference MTKD-RL settings: T = 4, alpha = 1, beta = 5,
 # the agent trained with SGD lr 0.1 every 1000 iterations and at each epoch end, used from epoch 2 on.
 # Distiller configs add this file to their `_base_` next to a plain student config.
-teacher_dir = 'configs/cls/cifar100/teachers'
+teacher_dir = '{{ fileDirname }}/../../cls/cifar100/teachers'  # resolved from this file, wherever it is installed
 cifar100_pool4 = [
     dict(name='regnety_400mf_nose',
          config=f'{teacher_dir}/regnety-400mf-nose-cifar_1xb64-240e_cifar100_nearest-regnety-400mf.py',

@@ -2,7 +2,7 @@
 # MobileNetV2 x0.5). Train the teachers first (or run `make demo`), see docs/get_started.md.
 _base_ = ['./students/resnet18-w8_1xb64-2e_fashion-mnist.py']
 
-teacher_dir = 'configs/cls/fashion_mnist/teachers'
+teacher_dir = '{{ fileDirname }}/teachers'  # next to this config, wherever it is installed
 model = dict(
     _delete_=True,
     type='mtkd_rl.MultiTeacherDistiller',

@@ -8,7 +8,7 @@
 #   python tools/train.py configs/det/treecrown/mtkdrl_retinanet_mnv2-fpn32_treecrown-mnv2pool2_1xb4-60e_treecrown-320.py
 _base_ = ['./students/retinanet_mnv2-fpn32_1xb4-60e_treecrown-320.py']
 
-teacher_dir = 'configs/det/treecrown/teachers'
+teacher_dir = '{{ fileDirname }}/teachers'  # next to this config, wherever it is installed
 model = dict(
     _delete_=True,
     type='mtkd_rl.MultiTeacherDistiller',

@@ -5,7 +5,7 @@
 #   python tools/train.py configs/det/treecrown/teachers/fcos_r18_fpn_1xb4-24e_treecrown-320.py
 _base_ = './mtkdrl_retinanet_r18-w32_treecrown-pool2_1xb4-24e_treecrown-320.py'
 
-teacher_dir = 'configs/det/treecrown/teachers'
+teacher_dir = '{{ fileDirname }}/teachers'  # next to this config, wherever it is installed
 model = dict(
     teachers=[
         dict(name='retinanet_r18', config=f'{teacher_dir}/retinanet_r18_fpn_1xb4-24e_treecrown-320.py',

@@ -6,7 +6,7 @@
 #   python tools/train.py configs/seg/nuclei/mtkdrl_deeplabv3_r18-w8-d8_nuclei-pool3_1xb4-400i_nuclei-128x128.py
 _base_ = ['./students/deeplabv3_r18-w8-d8_1xb4-400i_nuclei-128x128.py']
 
-teacher_dir = 'configs/seg/nuclei/teachers'
+teacher_dir = '{{ fileDirname }}/teachers'  # next to this config, wherever it is installed
 model = dict(
     _delete_=True,
     type='mtkd_rl.MultiTeacherDistiller',
