@@ -4,7 +4,7 @@
 # without ReLU: LayerNorm'd ViT tokens are signed. Train the teachers first, see docs/user_guides/vit_classification.md.
 _base_ = ['./students/vit-d2-w32-p4_1xb64-2e_fashion-mnist.py']
 
-teacher_dir = 'configs/cls/fashion_mnist/teachers'
+teacher_dir = '{{ fileDirname }}/teachers'  # next to this config, wherever it is installed
 model = dict(
     _delete_=True,
     type='mtkd_rl.MultiTeacherDistiller',
