@@ -105,8 +105,9 @@ def test_resume_continues_exactly(fashion_mnist, random_teachers, tmp_path):
     resumed = make_runner(tmp_path / 'resumed', random_teachers, 'resumed', load_from=str(
         tmp_path / 'full' / 'iter_6.pth'), resume=True, deterministic_data=True, **common)
     resumed.train()
-    # updates after iterations 4 and 8, and when the (single) epoch of an iteration-based run ends
-    assert weighting_hook(resumed).num_updates == weighting_hook(full).num_updates == 3
+    # updates after iterations 2 (the warm-up's end), 4 and 8, and when the (single) epoch of an
+    # iteration-based run ends
+    assert weighting_hook(resumed).num_updates == weighting_hook(full).num_updates == 4
     for a, b in zip(full.model.weighting.parameters(), resumed.model.weighting.parameters()):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
     sa, sb = full.model.state_dict(), resumed.model.state_dict()
