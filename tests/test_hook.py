@@ -29,6 +29,10 @@ def make_runner(work_dir, teachers, name, hook=None, weighting=None, determinist
     return Runner.from_cfg(cfg)
 
 
+#: No validation: for tests of training alone.
+NO_VAL = dict(val_cfg=None, val_dataloader=None, val_evaluator=None)
+
+
 def weighting_hook(runner):
     return next(h for h in runner.hooks if isinstance(h, TeacherWeightingHook))
 
@@ -155,7 +159,7 @@ def test_reference_warmup_schedule(fashion_mnist, random_teachers, tmp_path, lea
     """The warm-up epoch's batches train the agent at the end of that epoch, one step per stored batch."""
     runner = make_runner(tmp_path, random_teachers, f'warmup_{learn_during_warmup}',
                          hook=dict(interval=100, warmup_epochs=1, learn_during_warmup=learn_during_warmup),
-                         train_cfg=dict(by_epoch=True, max_epochs=2, val_interval=10))
+                         train_cfg=dict(by_epoch=True, max_epochs=2), **NO_VAL)
     weights = []
     runner.model.weighting.register_forward_hook(lambda m, args, out: weights.append(out.logit.detach().clone()))
     with AgentSteps(runner) as agent:
@@ -214,8 +218,8 @@ def test_policy_gradient_trains_stably_and_the_agent_is_checked(fashion_mnist, r
     """Many policy-gradient updates on real batches: finite weights on the simplex, a bounded spread; then an
     update that makes the agent non-finite stops training, naming the update, the loss and the parameters."""
     runner = make_runner(tmp_path, random_teachers, 'pg', hook=dict(interval=1, warmup_epochs=0),
-                         weighting=dict(update='policy_gradient'),
-                         train_cfg=dict(by_epoch=True, max_epochs=3, val_interval=10))
+                         weighting=dict(update='policy_gradient'), train_cfg=dict(by_epoch=True, max_epochs=3),
+                         **NO_VAL)
     outputs = []
     runner.model.weighting.register_forward_hook(lambda m, args, out: outputs.append(out))
     runner.train()
@@ -250,7 +254,7 @@ def test_resume_inside_an_epoch_continues_exactly(fashion_mnist, random_teachers
     epoch ends where the uninterrupted run does: same iteration count, agent steps, agent and student."""
     base = Config.fromfile(MTKDRL_CONFIG)
     common = dict(hook=dict(interval=3, warmup_epochs=1), deterministic_data=True,
-                  train_cfg=dict(by_epoch=True, max_epochs=2, val_interval=10),
+                  train_cfg=dict(by_epoch=True, max_epochs=2), **NO_VAL,
                   default_hooks=dict(base.default_hooks, checkpoint=dict(type='CheckpointHook', interval=2,
                                                                            by_epoch=False)))
     full = make_runner(tmp_path / 'full', random_teachers, 'full', **common)
