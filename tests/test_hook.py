@@ -6,11 +6,12 @@ import os.path as osp
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.runner import Runner
+from mmengine.runner import EpochBasedTrainLoop, Runner
 from torch.optim.optimizer import register_optimizer_step_post_hook
 
 import mtkd_rl  # noqa: F401
 from mtkd_rl.hooks import TeacherWeightingHook
+from mtkd_rl.loops import ExactResumeEpochBasedTrainLoop
 from conftest import MTKDRL_CONFIG, SMALL_RUN
 
 
@@ -262,17 +263,14 @@ def test_resume_inside_an_epoch_continues_exactly(fashion_mnist, random_teachers
         full.train()
     assert full.iter == 8 and weighting_hook(full).num_updates == 4  # after iterations 3, 4 (epoch end), 6, 8
 
-    def resume(name, iteration, exact):
-        ckpt = tmp_path / 'full' / f'iter_{iteration}.pth'
-        runner = make_runner(tmp_path / name, random_teachers, name, load_from=str(ckpt), resume=True,
-                             **dict(common, hook=dict(common['hook'], exact_resume=exact)))
-        with AgentSteps(runner) as steps:
-            runner.train()
-        return runner, steps.steps
-
     # iteration 6: 2 of epoch 2's 4 batches done; iteration 4: the checkpoint before epoch 1's end-of-epoch update
     for iteration in (6, 4):
-        resumed, steps = resume(f'exact_{iteration}', iteration, True)
+        name = f'resumed_{iteration}'
+        resumed = make_runner(tmp_path / name, random_teachers, name, resume=True,
+                              load_from=str(tmp_path / 'full' / f'iter_{iteration}.pth'), **common)
+        with AgentSteps(resumed) as agent:
+            resumed.train()
+        steps = agent.steps
         assert resumed.iter == 8 and weighting_hook(resumed).num_updates == 4
         assert steps == [s for s in full_steps.steps if s[1] >= iteration]
         for a, b in zip(full.model.weighting.parameters(), resumed.model.weighting.parameters()):
@@ -282,7 +280,9 @@ def test_resume_inside_an_epoch_continues_exactly(fashion_mnist, random_teachers
             torch.testing.assert_close(sa[k], sb[k], rtol=0, atol=1e-5, msg=k)
     assert 'skipping its first 4 of 4 batches' in log_text(resumed)
 
-    # mmengine's own loop trains the epoch again from its first batch, and the hook says so
-    plain, _ = resume('plain_6', 6, False)
-    assert plain.iter == 10
-    assert 'trains this epoch again from its first batch, so the run does 2 more iterations' in log_text(plain)
+    # with exact_resume=False, mmengine's own loop would train epoch 2 again from its first batch: the hook warns
+    loop = full.train_loop
+    assert type(loop) is ExactResumeEpochBasedTrainLoop  # made so by the hook
+    loop.__class__, loop._epoch, loop._iter = EpochBasedTrainLoop, 1, 6  # as resumed from iter_6.pth
+    weighting_hook(full).before_train(full)
+    assert 'trains this epoch again from its first batch, so the run does 2 more iterations' in log_text(full)
