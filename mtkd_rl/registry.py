@@ -7,6 +7,7 @@ types without the prefix while nested toolbox types (students, teachers) stay in
 from typing import Any, Optional
 
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
+from mmengine.registry import LOOPS as MMENGINE_LOOPS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import Registry
 
@@ -19,6 +20,9 @@ MODELS = Registry(
 
 #: The hook that trains the teacher-weighting agent.
 HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='mtkd_rl', locations=['mtkd_rl.hooks'])
+
+#: Training loops (``train_cfg.type``).
+LOOPS = Registry('loop', parent=MMENGINE_LOOPS, scope='mtkd_rl', locations=['mtkd_rl.loops'])
 
 #: Teacher weightings (``AVER``, ``EBKD``, ``CA-MKD``, ``MTKD-RL``): the ``weighting`` key of a distiller.
 TEACHER_WEIGHTINGS = Registry('teacher weighting', scope='mtkd_rl', locations=['mtkd_rl.weighting'])

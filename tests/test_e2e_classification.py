@@ -40,7 +40,8 @@ def test_train_test_and_export(trained_teachers):
     assert 'agent_updates: 1' in log and 'w_logit.regnetx_s8' in log
     ckpt = str(work_dir / 'epoch_2.pth')
     state = torch.load(ckpt)
-    assert state['teacher_weighting']['num_updates'] == 2  # after iteration 6 and at the end of epoch 2
+    # the warm-up epoch's batches after iterations 2 and 4, then after iterations 6 and 8 (epoch 2)
+    assert state['teacher_weighting']['num_updates'] == 4
 
     val_acc = accuracy(log)
     test_log = run_tool('python', 'tools/test.py', MTKDRL_CONFIG, ckpt, '--work-dir', str(root / 'test'),

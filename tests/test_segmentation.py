@@ -567,7 +567,7 @@ def test_end_to_end_nuclei(tmp_path):
     ckpts = [tmp_path / t / 'iter_3.pth' for t in NUCLEI_TEACHERS]
     assert all(c.is_file() for c in ckpts)
 
-    # 2. the MTKD-RL student with the agent: warm-up 2 iterations, agent updates at iterations 4 and 6
+    # 2. the MTKD-RL student with the agent: warm-up 2 iterations, agent updates at iterations 2, 4 and 6
     config = osp.join(NUCLEI_CFG, 'mtkdrl_deeplabv3_r18-w8-d8_nuclei-pool3_1xb4-400i_nuclei-128x128.py')
     work = tmp_path / 'student'
     options = [f'model.teachers.{i}.checkpoint={c}' for i, c in enumerate(ckpts)] + [

@@ -168,25 +168,117 @@ def test_dynamic_fusion_mixing_is_learnt():
     assert not torch.equal(agent.logit_mix.detach(), torch.ones(3))
 
 
-def test_policy_gradient_update():
+def test_policy_gradient_update_exact_step():
+    """REINFORCE with the batch-mean baseline, Fisher- and sensitivity-preconditioned: the exact gradient."""
     torch.manual_seed(0)
     agent = mtkdrl(update='policy_gradient')
     agent.train()
     w = agent(make_terms())
     assert 'action_logit' in w.rollout
     torch.testing.assert_close(w.logit.sum(1), torch.ones(4))
-    reward = torch.tensor([1.0, 0.0, 0.0, 0.0])
-    transition = dict(w.rollout, reward=reward)
-    mean = agent.policy(w.rollout['state'])[0][0]
-    before = torch.distributions.Normal(mean, agent.log_std[0].exp()).log_prob(w.rollout['action_logit'][0]).sum()
-    opt = torch.optim.SGD(agent.parameters(), lr=1e-4)  # a first-order step
-    agent.update_loss(transition).backward()
+    rollout = w.rollout
+    reward = torch.tensor([1.0, 0.0, 0.5, 0.0])
+    adv = reward - reward.mean()
+    mu = agent.policy(rollout['state'])[0].detach()
+    a = rollout['action_logit']
+    pre = agent.policy.hidden(rollout['state']).detach()
+    head_sq = agent.policy.logit_head.weight.detach().pow(2)
+    sens = (pre.relu().pow(2).sum(1, keepdim=True) + 1
+            + rollout['state'].pow(2).sum(1, keepdim=True) * ((pre > 0).float() @ head_sq.t()))
+    log_std = agent.log_std.detach()[0]
+    z = (a - mu) / log_std.exp()
+    opt = torch.optim.SGD(agent.parameters(), lr=0.1)
+    opt.zero_grad()
+    agent.update_loss(dict(rollout, reward=reward)).backward()
+    # the mean: each sample's score moves toward its action in proportion to its advantage (NLMS-normalised)
+    torch.testing.assert_close(agent.policy.logit_head.bias.grad, -(adv[:, None] * (a - mu) / sens).sum(0))
+    # the spread: the natural gradient A (z^2 - 1) / 2 of log sigma, through the squashing
+    squash = agent.spread
+    s = torch.sigmoid(squash.raw.detach()[0])
+    expected = -(adv[:, None] * 0.5 * (z.pow(2) - 1)).mean(0) * (squash.log_max - squash.log_min) * s * (1 - s)
+    torch.testing.assert_close(squash.raw.grad[0], expected)
+    # an ascent direction: the advantage-weighted log-likelihood of the sampled actions goes up
+    def objective():
+        mean = agent.policy(rollout['state'])[0]
+        return (adv * torch.distributions.Normal(mean, agent.log_std[0].exp()).log_prob(a).sum(1)).sum()
+    before = objective().item()
+    for group in opt.param_groups:
+        group['lr'] = 1e-3
     opt.step()
-    mean = agent.policy(w.rollout['state'])[0][0]
-    after = torch.distributions.Normal(mean, agent.log_std[0].exp()).log_prob(w.rollout['action_logit'][0]).sum()
-    assert after > before  # REINFORCE makes the rewarded action more likely
+    assert objective().item() > before
     agent.eval()
     assert 'action_logit' not in agent(make_terms()).rollout
+
+
+def test_policy_gradient_stays_bounded_whatever_the_state_scale():
+    """Many updates on states 10x larger: the previous update diverged (mean ~1e10, then NaN); now bounded."""
+    torch.manual_seed(0)
+    agent = mtkdrl(update='policy_gradient', d=64, c=10)
+    agent.train()
+    opt = torch.optim.SGD(agent.parameters(), lr=0.1)
+    for step in range(100):
+        terms = make_terms(b=32, d=64, c=10, seed=step)
+        for t in [terms.logit_kd, terms.teacher_loss, *terms.embeddings, *terms.summaries]:
+            t.mul_(10)
+        w = agent(terms)
+        for x in (w.logit, w.feature):
+            assert torch.isfinite(x).all() and (x >= 0).all()
+            torch.testing.assert_close(x.sum(1), torch.ones(32))
+        reward = normalized_reward(-(terms.student_loss + (w.logit * terms.logit_kd).sum(1)))
+        opt.zero_grad()
+        agent.update_loss(dict(w.rollout, reward=reward)).backward()
+        opt.step()
+    assert all(torch.isfinite(p).all() for p in agent.parameters())
+    assert agent.policy(w.rollout['state'])[0].abs().max() < 100
+    std = agent.log_std.exp()
+    assert (std >= 0.01).all() and (std <= 1.0).all()
+
+
+def test_policy_spread_is_bounded():
+    agent = mtkdrl(update='policy_gradient', init_std=0.2, std_range=(0.05, 0.5))
+    torch.testing.assert_close(agent.log_std.exp(), torch.full((2, 3), 0.2))
+    with torch.no_grad():
+        agent.spread.raw.copy_(torch.tensor([[1e6, -1e6, 0.0], [float('inf'), -float('inf'), 3.0]]))
+    std = agent.log_std.exp()
+    assert torch.isfinite(std).all() and (std >= 0.05 - 1e-6).all() and (std <= 0.5 + 1e-6).all()
+
+
+def test_agent_saved_with_an_unbounded_log_std_still_loads():
+    agent = mtkdrl(update='policy_gradient')
+    state = {k: v for k, v in agent.state_dict().items() if not k.startswith('spread')}
+    state['log_std'] = torch.tensor([[math.log(0.3)] * 3, [1e3] * 3])
+    agent.load_state_dict(state)
+    std = agent.log_std.exp()
+    torch.testing.assert_close(std[0], torch.full((3, ), 0.3))
+    assert (std[1] <= 1.0).all() and (std[1] > 0.99).all()
+
+
+@pytest.mark.parametrize('kw,key', [(dict(init_std=2.0), 'init_std'), (dict(init_std=0.0), 'init_std'),
+                                    (dict(std_range=(0.5, 0.1)), 'std_range'),
+                                    (dict(std_range=(0.0, 1.0)), 'std_range')])
+def test_policy_spread_bad_options(kw, key):
+    with pytest.raises(ValueError, match=f'model.weighting.{key}'):
+        mtkdrl(update='policy_gradient', **kw)
+
+
+@pytest.mark.parametrize('update', ['surrogate', 'policy_gradient'])
+def test_warmup_rollout_for_the_reference_schedule(update):
+    """Asked by the hook, warm-up batches keep their fixed weights and come with the state to learn from."""
+    agent = mtkdrl(update=update)
+    agent.train()
+    agent.warming_up = agent.learn_during_warmup = True
+    terms = make_terms()
+    w = agent(terms)
+    assert torch.equal(w.logit, torch.ones(4, 3)) and torch.equal(w.feature, torch.ones(4, 3))
+    if update == 'policy_gradient':  # it learns only from its own sampled weights
+        assert w.rollout is None
+        return
+    assert set(w.rollout) == {'state', 'ce', 'kl', 'cos'}
+    torch.testing.assert_close(w.rollout['state'], agent.build_state(terms))
+    agent.update_loss(dict(w.rollout, reward=torch.tensor([1.0, 0.0, 0.5, 0.0]))).backward()
+    assert agent.policy.logit_head.bias.grad.abs().sum() > 0
+    agent.eval()
+    assert agent(terms).rollout is None
 
 
 @pytest.mark.parametrize('kw,key', [(dict(fusion='x'), 'fusion'), (dict(update='x'), 'update'),

@@ -8,11 +8,18 @@ from mmengine import dist
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.registry import OPTIMIZERS
-from mmengine.runner import IterBasedTrainLoop
+from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
 
+from mtkd_rl.loops import ExactResumeEpochBasedTrainLoop, batches_done_in_epoch
 from mtkd_rl.registry import HOOKS
 
 CHECKPOINT_KEY = 'teacher_weighting'
+#: How the hook's arguments are named in error messages.
+KEY = 'custom_hooks[i].{}, where custom_hooks[i] is the TeacherWeightingHook'
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 @HOOKS.register_module()
@@ -20,23 +27,35 @@ class TeacherWeightingHook(Hook):
     """Store each iteration's (state, action, reward) and train a learnable teacher weighting on schedule.
 
     The agent has its own optimizer, untouched by the student's learning-rate schedule and weight decay.
-    Every ``interval`` iterations and at the end of every epoch it takes one optimizer step per stored batch,
-    in order, then clears the buffer. With several processes each rank stores its own transitions; the
-    agent's gradients are averaged across ranks so the agent stays identical everywhere. The agent, its
-    optimizer, the buffer and the hook's counters are saved in checkpoints and restored on resume.
+    Every ``interval`` iterations, at the end of every epoch and at the end of the warm-up it takes one
+    optimizer step per stored batch, in order, then clears the buffer. During the warm-up the weights are
+    fixed (the agent is not used), but as in the reference the batches are stored, with the reward of the
+    weights actually used, so the agent has learnt from them when it first acts. With several processes each
+    rank stores its own transitions; the agent's gradients are averaged across ranks so the agent stays
+    identical everywhere. The agent, its optimizer, the buffer and the hook's counters are saved in
+    checkpoints and restored on resume.
 
     The hook also stops training at the first iteration with a NaN or inf term, naming the terms and the
-    iteration; keep it in the configs of fixed weightings (AVER, EBKD, CA-MKD) for that check.
+    iteration, and after any agent update whose loss or parameters are NaN or inf, naming them and the update;
+    keep it in the configs of fixed weightings (AVER, EBKD, CA-MKD) for the first check.
 
     Args:
         interval: Update the agent every this many training iterations (reference: 1000).
         update_at_epoch_end: Also update at the end of each epoch (reference: True).
-        warmup_epochs: Epochs during which the agent is not used (fixed weights) and nothing is stored.
+        warmup_epochs: Epochs during which the agent is not used: the weights are fixed.
         warmup_iters: Warm-up in iterations instead of epochs; required for iteration-based runs.
+        learn_during_warmup: Store the warm-up batches and train the agent on them (reference: True). False
+            stores nothing during warm-up, so the agent first acts with its initial weights. The
+            ``'policy_gradient'`` update learns only from its own sampled weights and stores nothing during
+            warm-up either way.
         optimizer: The agent's optimizer config (reference: ``SGD``, lr 0.1, no momentum).
         buffer_size: Most batches kept between updates (oldest dropped); default ``interval``.
         buffer_device: Where transitions wait: ``'cpu'`` (default) or ``'model'`` (the agent's device).
         verify_sync: In distributed runs, check after every update that all ranks hold the same agent.
+        exact_resume: Turn mmengine's ``EpochBasedTrainLoop`` (``train_cfg=dict(by_epoch=True, ...)``) into
+            :class:`~mtkd_rl.loops.ExactResumeEpochBasedTrainLoop`, so that a run resumed from a checkpoint
+            taken inside an epoch continues with the next batch instead of training the epoch again. Other
+            loops are left alone (a warning says when such a resume is not exact).
     """
     priority = 'NORMAL'
 
@@ -45,23 +64,46 @@ class TeacherWeightingHook(Hook):
                  update_at_epoch_end: bool = True,
                  warmup_epochs: int = 1,
                  warmup_iters: Optional[int] = None,
+                 learn_during_warmup: bool = True,
                  optimizer: dict = dict(type='SGD', lr=0.1),
                  buffer_size: Optional[int] = None,
                  buffer_device: str = 'cpu',
-                 verify_sync: bool = True) -> None:
-        if interval < 1:
-            raise ValueError(f'TeacherWeightingHook.interval must be >= 1, got {interval}')
+                 verify_sync: bool = True,
+                 exact_resume: bool = True) -> None:
+        if not _is_int(interval) or interval < 1:
+            raise ValueError(f'{KEY.format("interval")}, must be an integer >= 1 (agent updates every that many '
+                             f'iterations), got {interval!r}')
+        if not _is_int(warmup_epochs) or warmup_epochs < 0:
+            raise ValueError(f'{KEY.format("warmup_epochs")}, must be an integer >= 0 (0: the agent acts from '
+                             f'the first iteration), got {warmup_epochs!r}')
+        if warmup_iters is not None and (not _is_int(warmup_iters) or warmup_iters < 0):
+            raise ValueError(f'{KEY.format("warmup_iters")}, must be None (count warmup_epochs instead) or an '
+                             f'integer >= 0, got {warmup_iters!r}')
+        if buffer_size is not None and (not _is_int(buffer_size) or buffer_size < 1):
+            raise ValueError(f'{KEY.format("buffer_size")}, must be None (= interval) or an integer >= 1, got '
+                             f'{buffer_size!r}')
+        for name, value in (('update_at_epoch_end', update_at_epoch_end),
+                            ('learn_during_warmup', learn_during_warmup), ('verify_sync', verify_sync),
+                            ('exact_resume', exact_resume)):
+            if not isinstance(value, bool):
+                raise ValueError(f'{KEY.format(name)}, must be True or False, got {value!r}')
+        if not isinstance(optimizer, dict) or 'type' not in optimizer:
+            raise ValueError(f"{KEY.format('optimizer')}, must be an optimizer config with a 'type', e.g. "
+                             f"dict(type='SGD', lr=0.1), got {optimizer!r}")
         if buffer_device not in ('cpu', 'model'):
-            raise ValueError(f"TeacherWeightingHook.buffer_device must be 'cpu' or 'model', got '{buffer_device}'")
+            raise ValueError(f"{KEY.format('buffer_device')}, must be 'cpu' or 'model', got {buffer_device!r}")
         self.interval = interval
         self.update_at_epoch_end = update_at_epoch_end
         self.warmup_epochs = warmup_epochs
         self.warmup_iters = warmup_iters
+        self.learn_during_warmup = learn_during_warmup
         self.optimizer_cfg = dict(optimizer)
         self.buffer: deque = deque(maxlen=buffer_size or interval)
         self.buffer_device = buffer_device
         self.verify_sync = verify_sync
+        self.exact_resume = exact_resume
         self.num_updates = 0
+        self._last_iter = 0
         self.optimizer: Optional[torch.optim.Optimizer] = None
         self._sync_reported = False
 
@@ -78,18 +120,58 @@ class TeacherWeightingHook(Hook):
 
     def before_run(self, runner) -> None:
         weighting = self._distiller(runner).weighting
+        if self.exact_resume and type(runner.train_loop) is EpochBasedTrainLoop:
+            # the subclass only overrides run_epoch and adds no state, so the built loop can take its behaviour
+            runner.train_loop.__class__ = ExactResumeEpochBasedTrainLoop
         if not weighting.learnable:
             return
-        if isinstance(runner.train_loop, IterBasedTrainLoop) and self.warmup_iters is None and self.warmup_epochs:
+        iteration_based = isinstance(runner.train_loop, IterBasedTrainLoop)
+        if iteration_based and self.warmup_iters is None and self.warmup_epochs:
             raise ValueError('custom_hooks TeacherWeightingHook: this run is iteration-based, so warmup_epochs '
                              'cannot be counted; set warmup_iters (e.g. one epoch in iterations, or 0)')
         weighting.trained_by_hook = True
+        weighting.learn_during_warmup = self.learn_during_warmup
         self.optimizer = OPTIMIZERS.build(dict(self.optimizer_cfg, params=weighting.parameters()))
+        self._warn_if_agent_never_acts(runner)
+        if self.learn_during_warmup and self._has_warmup() and not weighting.learns_from_fixed_weights:
+            runner.logger.info('TeacherWeightingHook: this update learns only from the weights the agent samples, '
+                               'so nothing is stored during the warm-up')
+
+    def _has_warmup(self) -> bool:
+        return (self.warmup_iters if self.warmup_iters is not None else self.warmup_epochs) > 0
+
+    def _warn_if_agent_never_acts(self, runner) -> None:
+        if self.warmup_iters is not None:
+            warmup, limit = ('warmup_iters', self.warmup_iters), ('train_cfg.max_iters', runner.max_iters)
+        else:
+            warmup, limit = ('warmup_epochs', self.warmup_epochs), ('train_cfg.max_epochs', runner.max_epochs)
+        if warmup[1] >= limit[1] > 0:
+            runner.logger.warning(
+                f'TeacherWeightingHook: custom_hooks[i].{warmup[0]}={warmup[1]} >= {limit[0]}={limit[1]}: the '
+                f'whole run is warm-up, so the MTKD-RL agent never weights the teachers (the weights stay '
+                f'fixed). Lower {warmup[0]} or raise {limit[0]}')
 
     def before_train(self, runner) -> None:
+        self._warn_on_inexact_resume(runner)
         if self._learnable(runner) and dist.get_world_size() > 1:
             for p in self._distiller(runner).weighting.parameters():
                 dist.broadcast(p.data, src=0)
+
+    @staticmethod
+    def _warn_on_inexact_resume(runner) -> None:
+        """mmengine's epoch-based loop trains a resumed epoch from its first batch: say so."""
+        loop = runner.train_loop
+        if not isinstance(loop, EpochBasedTrainLoop) or isinstance(loop, ExactResumeEpochBasedTrainLoop):
+            return
+        done = batches_done_in_epoch(loop)
+        if 0 < done < len(loop.dataloader):
+            runner.logger.warning(
+                f'Resumed at iteration {loop.iter}, inside epoch {loop.epoch + 1} ({done} of '
+                f'{len(loop.dataloader)} batches done): {type(loop).__name__} trains this epoch again from its '
+                f'first batch, so the run does {done} more iterations (and agent steps) than an uninterrupted '
+                f'one. For an exact continuation use train_cfg=dict(by_epoch=True, ...) or '
+                f"train_cfg=dict(type='mtkd_rl.ExactResumeEpochBasedTrainLoop', ...) with "
+                f'TeacherWeightingHook(exact_resume=True)')
 
     def _warming_up(self, runner) -> bool:
         if self.warmup_iters is not None:
@@ -103,6 +185,7 @@ class TeacherWeightingHook(Hook):
             model.latest_transition = None
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        self._last_iter = runner.iter + 1
         self._check_finite(runner, outputs)
         model = self._distiller(runner)
         if not model.weighting.learnable:
@@ -112,15 +195,23 @@ class TeacherWeightingHook(Hook):
             if self.buffer_device == 'cpu':
                 transition = {k: v.detach().to('cpu', non_blocking=True) for k, v in transition.items()}
             self.buffer.append(transition)
-        if (runner.iter + 1) % self.interval == 0:
+        if (runner.iter + 1) % self.interval == 0 or (
+                self.warmup_iters is not None and runner.iter + 1 == self.warmup_iters):
             self.update_agent(runner)
 
     def after_train_epoch(self, runner) -> None:
-        if self.update_at_epoch_end and self._learnable(runner):
+        if not self._learnable(runner):
+            return
+        warmup_ends = self.warmup_iters is None and runner.epoch + 1 == self.warmup_epochs
+        if self.update_at_epoch_end or warmup_ends:
             self.update_agent(runner)
 
     def update_agent(self, runner) -> None:
-        """One optimizer step of the agent per stored batch, in order; then clear the buffer."""
+        """One optimizer step of the agent per stored batch, in order; then clear the buffer.
+
+        Raises:
+            FloatingPointError: The agent's loss or parameters are NaN or inf after the update (named).
+        """
         if not self.buffer:
             return
         weighting = self._distiller(runner).weighting
@@ -129,7 +220,7 @@ class TeacherWeightingHook(Hook):
             torch.cuda.synchronize()  # the non-blocking copies into the buffer have landed
         weighting.train()
         world_size = dist.get_world_size()
-        total = torch.zeros((), device=device)
+        losses = []
         for transition in self.buffer:
             transition = {k: v.to(device, non_blocking=True) for k, v in transition.items()}
             loss = weighting.update_loss(transition)
@@ -141,14 +232,34 @@ class TeacherWeightingHook(Hook):
                         p.grad = torch.zeros_like(p)
                     dist.all_reduce(p.grad, op='mean')
             self.optimizer.step()
-            total += loss.detach()
-        steps = len(self.buffer)
+            losses.append(loss.detach())
         self.buffer.clear()
         self.num_updates += 1
-        runner.message_hub.update_scalar('train/agent_loss', (total / steps).item())
+        losses = torch.stack(losses)
+        names, params = zip(*weighting.named_parameters())
+        finite = torch.stack([torch.isfinite(losses).all()] + [torch.isfinite(p).all() for p in params])
+        summary = torch.cat([losses.mean().reshape(1), finite.float()]).cpu()  # one host sync per update
+        if not bool(summary[1:].all()):
+            self._raise_non_finite(runner, losses, names, summary[2:])
+        runner.message_hub.update_scalar('train/agent_loss', float(summary[0]))
         runner.message_hub.update_scalar('train/agent_updates', self.num_updates)
         if world_size > 1 and self.verify_sync:
             self._verify_sync(runner, weighting)
+
+    def _raise_non_finite(self, runner, losses: torch.Tensor, names, params_finite: torch.Tensor) -> None:
+        bad_steps = (~torch.isfinite(losses.cpu())).nonzero().flatten().tolist()
+        bad_params = [n for n, ok in zip(names, params_finite.tolist()) if not ok]
+        parts = []
+        if bad_steps:
+            more = f' (and on {len(bad_steps) - 1} later ones)' if len(bad_steps) > 1 else ''
+            parts.append(f'its loss is {float(losses[bad_steps[0]])} on stored batch {bad_steps[0] + 1} of '
+                         f'{len(losses)}{more}')
+        if bad_params:
+            parts.append(f"parameters {', '.join(bad_params)} hold NaN or inf")
+        raise FloatingPointError(
+            f'teacher-weighting agent update {self.num_updates} (after iteration {self._last_iter}): '
+            + '; '.join(parts) + '. Check the teachers\' checkpoints and the data, lower '
+            'custom_hooks[i].optimizer.lr, or use model.weighting.update=\'surrogate\'')
 
     def _verify_sync(self, runner, weighting) -> None:
         flat = torch.cat([p.detach().flatten() for p in weighting.parameters()])

@@ -1,5 +1,4 @@
 """MTKD-RL: an agent that reads teacher performance and teacher-student gaps and weights the teachers."""
-import math
 from typing import Dict, Optional, Sequence, Tuple
 
 import torch
@@ -8,6 +7,7 @@ import torch.nn.functional as F
 
 from mtkd_rl.registry import TEACHER_WEIGHTINGS
 from .base import DistillationTerms, TeacherWeighting, TeacherWeights, confidence_prior
+from .gaussian_policy import BoundedLogStd, advantage, check_std_options, natural_policy_gradient_loss
 
 FUSIONS = ('static', 'dynamic')
 UPDATES = ('surrogate', 'policy_gradient')
@@ -61,6 +61,20 @@ class TeacherPolicy(nn.Module):
         h = F.relu(self.hidden(state))
         return self.logit_head(h), self.feature_head(h)
 
+    @torch.no_grad()
+    def score_sensitivity(self, state: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Per sample and teacher, how far a unit gradient step moves that head score: ``[B, M]`` per head.
+
+        The squared norm of the score's gradient with respect to every parameter it depends on:
+        ``|h|^2 + 1 + |s|^2 sum_j U_mj^2 [h_j > 0]`` (head weights and bias, then the hidden layer).
+        """
+        pre = self.hidden(state)
+        active = (pre > 0).to(state.dtype)
+        base = F.relu(pre).pow(2).sum(1, keepdim=True) + 1.0
+        state_sq = state.pow(2).sum(1, keepdim=True)
+        return tuple(base + state_sq * (active @ head.weight.pow(2).t())
+                     for head in (self.logit_head, self.feature_head))
+
 
 @TEACHER_WEIGHTINGS.register_module(name=['MTKD-RL', 'MTKDRLWeighting'])
 class MTKDRLWeighting(TeacherWeighting):
@@ -78,8 +92,11 @@ class MTKDRLWeighting(TeacherWeighting):
         hidden_dim: Width of the policy's hidden layer.
         fusion: ``'static'`` (reference) or ``'dynamic'``.
         update: ``'surrogate'`` (reference: reward-weighted log-likelihood of the deterministic weights) or
-            ``'policy_gradient'`` (REINFORCE with a Gaussian policy on the head scores).
+            ``'policy_gradient'`` (REINFORCE with a Gaussian policy on the head scores, the batch-mean reward as
+            baseline and a Fisher-preconditioned step).
         init_std: Initial standard deviation of the Gaussian policy (``update='policy_gradient'``).
+        std_range: ``(min_std, max_std)``: the Gaussian's standard deviation is squashed into this range
+            (``update='policy_gradient'``).
         warmup_weights: Weights while the hook holds the agent back: ``'ones'`` (reference) or ``'uniform'``
             (1/M).
         kl_prior: The logit-side gap prior: ``'reference'`` (``softmax_m(KL)``, which favours the teacher
@@ -97,6 +114,7 @@ class MTKDRLWeighting(TeacherWeighting):
                  fusion: str = 'static',
                  update: str = 'surrogate',
                  init_std: float = 0.1,
+                 std_range: Tuple[float, float] = (0.01, 1.0),
                  warmup_weights: str = 'ones',
                  kl_prior: str = 'reference') -> None:
         super().__init__(num_teachers, embedding_dims, summary_dims)
@@ -112,6 +130,8 @@ class MTKDRLWeighting(TeacherWeighting):
         if fusion == 'dynamic' and update == 'policy_gradient':
             raise ValueError("model.weighting: fusion='dynamic' is learnt by the surrogate update only; set "
                              "update='surrogate' or fusion='static'")
+        if update == 'policy_gradient':
+            check_std_options(init_std, std_range)
         if len(self.embedding_dims) != num_teachers or len(self.summary_dims) != num_teachers:
             raise ValueError('MTKD-RL needs one embedding size and one summary size per teacher')
         self.fusion = fusion
@@ -124,9 +144,32 @@ class MTKDRLWeighting(TeacherWeighting):
             self.logit_mix = nn.Parameter(torch.ones(3))
             self.feature_mix = nn.Parameter(torch.ones(3))
         if update == 'policy_gradient':
-            self.log_std = nn.Parameter(torch.full((2, num_teachers), math.log(init_std)))
+            self.spread = BoundedLogStd(2, num_teachers, init_std, std_range)
         #: Set by TeacherWeightingHook: while True the agent is not used and the weights are fixed.
         self.warming_up = False
+        #: Set by TeacherWeightingHook: whether warm-up batches are returned as rollouts to learn from.
+        self.learn_during_warmup = False
+
+    @property
+    def log_std(self) -> torch.Tensor:
+        """The Gaussian policy's log standard deviations, ``[2, M]`` (logit head, feature head)."""
+        return self.spread()
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # Agents saved before the spread was bounded hold an unbounded 'log_std': squash it into the range.
+        old = state_dict.pop(prefix + 'log_std', None)
+        if old is not None and self.update == 'policy_gradient':
+            state_dict[prefix + 'spread.raw'] = self.spread.raw_from_log_std(old)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    @property
+    def learns_from_fixed_weights(self) -> bool:
+        """Whether batches weighted without the agent (warm-up) can train it.
+
+        The surrogate update recomputes the agent's weights from the stored state, so it can; the policy
+        gradient needs the agent's own sampled action, so it cannot.
+        """
+        return self.update == 'surrogate'
 
     def build_state(self, terms: DistillationTerms) -> torch.Tensor:
         """Concatenate ``[cos, KL, CE, e_m, z_m]`` over teachers into ``[B, D]`` (detached, float32)."""
@@ -167,32 +210,40 @@ class MTKDRLWeighting(TeacherWeighting):
         priors = self.priors(ce, kl, cos, accuracy)
         return self.fuse(torch.softmax(actions[0], 1), torch.softmax(actions[1], 1), *priors)
 
+    def _rollout(self, terms: DistillationTerms) -> Dict[str, torch.Tensor]:
+        """The state and the priors' inputs of a batch: what the update needs besides the action and reward."""
+        rollout = dict(state=self.build_state(terms), ce=terms.teacher_loss.detach().float(),
+                       kl=terms.logit_kd.detach().float())
+        if terms.cosine is not None:
+            rollout['cos'] = terms.cosine.detach().float()
+        if self.kl_prior == 'correct_teachers' and terms.teacher_accuracy is not None:
+            rollout['accuracy'] = terms.teacher_accuracy.detach().float()
+        return rollout
+
     def forward(self, terms: DistillationTerms) -> TeacherWeights:
-        """Weights for one batch; in training also the rollout the hook stores."""
+        """Weights for one batch; in training also the rollout the hook stores.
+
+        During warm-up the weights are fixed; the rollout (no policy pass) is returned only when the hook
+        asks for warm-up batches (``learn_during_warmup``) and the update can learn from them.
+        """
         if self.warming_up:
             value = 1.0 if self.warmup_weights == 'ones' else 1.0 / self.num_teachers
             w = torch.full_like(terms.teacher_loss, value)
-            return TeacherWeights(w, w)
+            rollout = None
+            if self.training and self.learn_during_warmup and self.learns_from_fixed_weights:
+                with torch.no_grad():
+                    rollout = self._rollout(terms)
+            return TeacherWeights(w, w, rollout)
         with torch.no_grad():
-            state = self.build_state(terms)
-            ce = terms.teacher_loss.detach().float()
-            kl = terms.logit_kd.detach().float()
-            cos = terms.cosine.detach().float() if terms.cosine is not None else None
-            accuracy = None
-            if self.kl_prior == 'correct_teachers' and terms.teacher_accuracy is not None:
-                accuracy = terms.teacher_accuracy.detach().float()
+            rollout = self._rollout(terms)
+            state, ce, kl, cos = rollout['state'], rollout['ce'], rollout['kl'], rollout.get('cos')
             actions = self.policy(state)
             sampled = self.update == 'policy_gradient' and self.training
             if sampled:
                 std = self.log_std.exp()
                 actions = (actions[0] + std[0] * torch.randn_like(actions[0]),
                            actions[1] + std[1] * torch.randn_like(actions[1]))
-            w_logit, w_feature = self._weights(actions, ce, kl, cos, accuracy)
-        rollout = dict(state=state, ce=ce, kl=kl)
-        if cos is not None:
-            rollout['cos'] = cos
-        if accuracy is not None:
-            rollout['accuracy'] = accuracy
+            w_logit, w_feature = self._weights(actions, ce, kl, cos, rollout.get('accuracy'))
         if sampled:
             rollout['action_logit'], rollout['action_feature'] = actions
         return TeacherWeights(w_logit, w_feature, rollout)
@@ -210,13 +261,15 @@ class MTKDRLWeighting(TeacherWeighting):
             if with_feature:
                 loss = loss - (reward * w_feature.clamp_min(eps).log()).mean()
             return loss
+        adv = advantage(reward.squeeze(1))
         mean_logit, mean_feature = self.policy(state)
-        std = self.log_std.exp()
-        log_prob = torch.distributions.Normal(mean_logit, std[0]).log_prob(transition['action_logit']).sum(1)
+        sens_logit, sens_feature = self.policy.score_sensitivity(state)
+        log_std = self.log_std
+        loss = natural_policy_gradient_loss(mean_logit, log_std[0], transition['action_logit'], adv, sens_logit)
         if with_feature:
-            log_prob = log_prob + torch.distributions.Normal(mean_feature, std[1]).log_prob(
-                transition['action_feature']).sum(1)
-        return -(reward.squeeze(1) * log_prob).mean()
+            loss = loss + natural_policy_gradient_loss(mean_feature, log_std[1], transition['action_feature'],
+                                                       adv, sens_feature)
+        return loss
 
 
 def normalized_reward(reward: torch.Tensor) -> torch.Tensor:
