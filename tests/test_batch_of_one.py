@@ -57,10 +57,11 @@ def test_every_weighting_on_one_sample(weighting):
 
 
 def test_real_run_whose_last_batch_has_one_sample(fashion_mnist, random_teachers, tmp_path):
-    """33 Fashion-MNIST images in batches of 32: the second iteration has one sample, and the MobileNetV2
+    """9 Fashion-MNIST images in batches of 8: the second iteration has one sample, and the MobileNetV2
     teacher's last map is 1x1 at 32x32. The agent acts from the start and learns from that batch too."""
     cfg = Config.fromfile(MTKDRL_CONFIG)
-    cfg.merge_from_dict({**SMALL_RUN, 'train_dataloader.dataset.indices': 33, 'train_cfg.max_epochs': 1})
+    cfg.merge_from_dict({**SMALL_RUN, 'train_dataloader.dataset.indices': 9, 'train_dataloader.batch_size': 8,
+                         'train_cfg.max_epochs': 1})
     cfg.model.teachers = random_teachers
     cfg.custom_hooks = [dict(type='mtkd_rl.TeacherWeightingHook', interval=1, warmup_epochs=0)]
     cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None

@@ -39,7 +39,8 @@ def test_partial_task_loss_and_weighting_options_merge_with_the_defaults(fashion
     config.write_text(f"_base_ = '{MTKDRL_CONFIG}'\n"
                       "model = dict(_delete_=True, type='mtkd_rl.MultiTeacherDistiller', "
                       "student=_base_.model.student, teachers=_base_.model.teachers)\n")
-    options = {**SMALL_RUN, **teacher_checkpoints(random_teachers), 'train_dataloader.dataset.indices': 32,
+    options = {**SMALL_RUN, **teacher_checkpoints(random_teachers), 'train_dataloader.dataset.indices': 8,
+               'train_dataloader.batch_size': 8,
                'train_cfg.max_epochs': 1, 'model.task.logit_loss.temperature': 2.0,
                'model.task.feature_loss.loss_weight': 2.0, 'model.weighting.warmup_weights': 'uniform'}
     cfg = config_from_command_line(str(config), options, tmp_path, 'partial_task')
