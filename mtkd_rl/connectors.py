@@ -22,6 +22,10 @@ def resize_to(x: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
 class ConvBNReLUConnector(nn.Module):
     """Resize the student map to the teacher's spatial size, then 1x1 conv, BatchNorm and ReLU.
 
+    A training batch with one value per channel (one sample mapped to a 1x1 teacher map, e.g. the last batch
+    of an epoch) has no batch statistics; it is normalised with the running statistics, which it leaves
+    unchanged, instead of failing.
+
     Args:
         in_channels: Student feature channels.
         out_channels: Teacher feature channels.
@@ -36,4 +40,10 @@ class ConvBNReLUConnector(nn.Module):
 
     def forward(self, student_feature: torch.Tensor, teacher_size: Sequence[int]) -> torch.Tensor:
         """Map ``student_feature`` ([B, C_s, H, W]) to ``[B, C_t, *teacher_size]``."""
-        return self.relu(self.bn(self.conv(resize_to(student_feature, teacher_size))))
+        return self.relu(self._normalise(self.conv(resize_to(student_feature, teacher_size))))
+
+    def _normalise(self, x: torch.Tensor) -> torch.Tensor:
+        bn = self.bn
+        if self.training and x.shape[0] * x.shape[2] * x.shape[3] == 1 and bn.running_mean is not None:
+            return F.batch_norm(x, bn.running_mean, bn.running_var, bn.weight, bn.bias, False, 0.0, bn.eps)
+        return bn(x)

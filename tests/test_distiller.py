@@ -239,8 +239,86 @@ def test_duplicate_teacher_names(random_teachers):
 
 
 def test_malformed_teacher_entry(random_teachers):
-    with pytest.raises(ValueError, match=r'model\.teachers\[0\] must be dict\(config='):
+    with pytest.raises(ValueError, match=r'model\.teachers\[0\] has no config: it must be dict\(config='):
         build_distiller(distiller_cfg([dict(checkpoint=random_teachers[0]['checkpoint'])]))
+
+
+@pytest.mark.parametrize('key,hint', [('ckpt', 'checkpoint'), ('chekpoint', 'checkpoint'), ('cfg', 'config')])
+def test_unknown_teacher_key_suggests_the_close_one(random_teachers, key, hint):
+    teachers = copy.deepcopy(random_teachers)
+    other = 'config' if hint == 'checkpoint' else 'checkpoint'
+    teachers[1] = {other: teachers[1][other], key: teachers[1][hint]}
+    with pytest.raises(ValueError, match=rf"model\.teachers\[1\] has unknown key '{key}' \(did you mean '{hint}'\?\)"):
+        build_distiller(distiller_cfg(teachers))
+
+
+def _random_checkpoint(model_cfg: dict, path, scope: str) -> str:
+    with DefaultScope.overwrite_default_scope(scope):
+        model = MMENGINE_MODELS.build(copy.deepcopy(model_cfg))
+    torch.save(dict(state_dict=model.state_dict()), str(path))
+    return str(path)
+
+
+def test_detector_teacher_for_a_classifier(random_teachers, tmp_path):
+    from test_detection import TEACHER_CFGS, tiny_model_cfg
+    detector = tiny_model_cfg(TEACHER_CFGS['retinanet_r18'], 8)
+    teachers = copy.deepcopy(random_teachers[:2])
+    teachers[1] = dict(name='retinanet', config=dict(model=detector, default_scope='mmdet'),
+                       checkpoint=_random_checkpoint(detector, tmp_path / 'det.pth', 'mmdet'))
+    with pytest.raises(ValueError, match=r'model\.teachers\[1\] \(retinanet\) is an mmdet detector \(RetinaNet\), '
+                                         r'but model\.student is an mmpretrain classifier \(ImageClassifier\).*'
+                                         r'an mmpretrain classifier'):
+        build_distiller(distiller_cfg(teachers))
+
+
+def test_classifier_teacher_for_a_segmentor(random_teachers):
+    from test_segmentation import seg_model
+    cfg = distiller_cfg(random_teachers[:1])
+    cfg['student'] = seg_model()
+    cfg['task'] = None
+    del cfg['data_preprocessor']
+    with pytest.raises(ValueError, match=r'model\.teachers\[0\] \(resnet18_w16\) is an mmpretrain classifier '
+                                         r'\(ImageClassifier\), but model\.student is an mmseg segmentor '
+                                         r'\(EncoderDecoder\).*an mmseg segmentor'):
+        build_distiller(cfg, scope='mmseg')
+
+
+@pytest.mark.parametrize('preprocessor', [True, False], ids=['own-normaliser', 'student-normaliser'])
+def test_teacher_with_another_channel_count(random_teachers, tmp_path, preprocessor):
+    """A gray-image teacher for an RGB student; whether or not its data_preprocessor shows it, the error says
+    so (and does not blame the probe size)."""
+    from mmengine.config import Config
+    from conftest import TEACHER_CONFIGS
+    text = f"_base_ = '{TEACHER_CONFIGS['resnet18_w16']}'\nmodel = dict(backbone=dict(in_channels=1))\n"
+    if preprocessor:
+        text += "data_preprocessor = dict(mean=[72.94], std=[90.02])\n"
+    config = tmp_path / 'gray_teacher.py'
+    config.write_text(text)
+    teachers = copy.deepcopy(random_teachers[:2])
+    teachers[1] = dict(name='gray', config=str(config), checkpoint=_random_checkpoint(
+        Config.fromfile(str(config)).model.to_dict(), tmp_path / 'gray.pth', 'mmpretrain'))
+    with pytest.raises(ValueError, match=r'model\.teachers\[1\] \(gray\) takes 1-channel images but '
+                                         r'model\.student takes 3-channel images') as error:
+        build_distiller(distiller_cfg(teachers))
+    assert 'probe_size' not in str(error.value)
+
+
+@pytest.mark.parametrize('weighting,match', [
+    (dict(type='AVER', fusion='dynamic'),
+     r"model\.weighting\.fusion is set for AVER, but it is an option of MTKD-RL, not of AVER: remove it"),
+    (dict(type='CA-MKD', update='policy_gradient', hidden_dim=64),
+     r'model\.weighting\.hidden_dim is set for CA-MKD, but it is an option of MTKD-RL.*also unknown: update'),
+    (dict(type='MTKD-RL', fuson='dynamic'), r"model\.weighting\.fuson .* no weighting takes it; did you mean 'fusion'"),
+    (dict(type='EBKD', num_teachers=2), r'model\.weighting\.num_teachers .* the distiller fills it in'),
+])
+def test_weighting_option_of_another_weighting(random_teachers, weighting, match):
+    with pytest.raises(ValueError, match=match):
+        build_distiller(distiller_cfg(random_teachers[:1], weighting=weighting))
+
+
+def test_weighting_without_type_is_mtkd_rl(random_teachers):
+    model = build_distiller(distiller_cfg(random_teachers[:1], weighting=dict(fusion='dynamic')))
+    assert type(model.weighting).__name__ == 'MTKDRLWeighting' and model.weighting.fusion == 'dynamic'
 
 
 def test_model_that_cannot_take_the_probe(random_teachers):

@@ -10,9 +10,10 @@ from mmengine.registry import MODELS as MMENGINE_MODELS
 
 from mtkd_rl.registry import MODELS, TEACHER_WEIGHTINGS, build
 from mtkd_rl.tasks import ModelShapes, TaskAdapter
+from mtkd_rl.tasks.base import toolbox_of
 from mtkd_rl.weighting import TeacherWeighting, normalized_reward, restrict_weights
 from .teacher_check import TeacherPoolCheck
-from .teachers import input_normalisation, load_teacher
+from .teachers import input_channels, input_normalisation, load_teacher
 
 #: The default task adapter of each toolbox's student.
 TASK_ADAPTERS = {'mmpretrain': 'ClassificationAdapter', 'mmdet': 'DetectionAdapter', 'mmseg': 'SegmentationAdapter'}
@@ -58,13 +59,8 @@ class MultiTeacherDistiller(BaseModel):
             student['data_preprocessor'] = data_preprocessor
         self.student = MMENGINE_MODELS.build(student)
         self.data_preprocessor = self.student.data_preprocessor
-        if task is None:
-            toolbox = type(self.student).__module__.split('.')[0]
-            if toolbox not in TASK_ADAPTERS:
-                raise ValueError(f'model.task is not set and {type(self.student).__name__} is not an mmpretrain, '
-                                 f"mmdet or mmseg model: set model.task=dict(type='...Adapter')")
-            task = dict(type=TASK_ADAPTERS[toolbox])
-        self.task: TaskAdapter = build(task)
+        self.task: TaskAdapter = build(self._task_config(task))
+        weighting = self._weighting_config(weighting)
 
         names, modules = [], []
         for i, teacher_cfg in enumerate(teachers):
@@ -80,13 +76,11 @@ class MultiTeacherDistiller(BaseModel):
         self.teachers: List[nn.Module] = modules  # a plain list: not registered as submodules
         self.teacher_check = self._build_teacher_check(teacher_check)
 
+        self.task.check_models(self.student, self.teachers, self.teacher_names)
         self._check_normalisation()
         student_shapes, teacher_shapes = self._probe()
         self.connectors = self._build_connectors(connector, student_shapes, teacher_shapes)
 
-        if weighting.get('type') not in TEACHER_WEIGHTINGS:
-            raise KeyError(f"model.weighting.type '{weighting.get('type')}' is unknown; choose one of "
-                           f"{sorted(TEACHER_WEIGHTINGS.module_dict)}")
         module = build(weighting, TEACHER_WEIGHTINGS, default_args=dict(
             num_teachers=len(modules),
             embedding_dims=[s.embedding_dim for s in teacher_shapes],
@@ -126,11 +120,42 @@ class MultiTeacherDistiller(BaseModel):
     def with_feature_kd(self) -> bool:
         return self.task.feature_loss is not None
 
+    def _task_config(self, task: Optional[dict]) -> dict:
+        """``model.task`` with the adapter of the student's toolbox where it gives no ``type``, and partial loss
+        configs completed with the adapter's defaults."""
+        task = dict(task) if task is not None else {}
+        if 'type' not in task:
+            toolbox = toolbox_of(self.student)
+            if toolbox is None:
+                raise ValueError(f"model.task has no type and {type(self.student).__name__} is not an mmpretrain, "
+                                 f"mmdet or mmseg model: set model.task=dict(type='...Adapter')")
+            task['type'] = TASK_ADAPTERS[toolbox]
+        adapter = MODELS.get(task['type']) if isinstance(task['type'], str) else task['type']
+        if adapter is None:
+            raise KeyError(f"model.task.type '{task['type']}' is unknown; choose one of "
+                           f"{sorted(set(TASK_ADAPTERS.values()))} or register your adapter in mtkd_rl's MODELS")
+        return adapter.complete_config(task) if issubclass(adapter, TaskAdapter) else task
+
+    @staticmethod
+    def _weighting_config(weighting: dict) -> dict:
+        """``model.weighting`` (MTKD-RL where it gives no ``type``), checked against the weighting's options."""
+        weighting = dict(weighting)
+        weighting.setdefault('type', 'MTKD-RL')  # e.g. --cfg-options model.weighting.fusion=... alone
+        weighting_cls = TEACHER_WEIGHTINGS.get(weighting['type'])
+        if weighting_cls is None:
+            raise KeyError(f"model.weighting.type '{weighting['type']}' is unknown; choose one of "
+                           f"{sorted(TEACHER_WEIGHTINGS.module_dict)}")
+        weighting_cls.check_options(weighting)
+        return weighting
+
     def _check_normalisation(self) -> None:
-        """Teachers see the student's preprocessed batch: they must normalise images the same way."""
+        """Teachers see the student's preprocessed batch: they must take as many channels, normalised the same
+        way."""
         student = input_normalisation(self.student)
         for i, (name, teacher) in enumerate(zip(self.teacher_names, self.teachers)):
             own = input_normalisation(teacher)
+            if student is not None and own is not None and len(own['mean']) != len(student['mean']):
+                raise self._channel_error(i, len(own['mean']), len(student['mean']))
             if student is not None and own is not None and own != student:
                 raise ValueError(
                     f"model.teachers[{i}] ({name}) was trained on images normalised with {own}, but the student's "
@@ -141,11 +166,10 @@ class MultiTeacherDistiller(BaseModel):
     def _probe(self):
         """Find the student's and teachers' feature, embedding and output sizes with a dummy batch."""
         mean = getattr(self.data_preprocessor, 'mean', None)
-        first_conv = next((m for m in self.student.modules() if isinstance(m, nn.Conv2d)), None)
         if isinstance(mean, torch.Tensor) and mean.dim() == 3:
             channels = mean.shape[0]
         else:
-            channels = first_conv.in_channels if first_conv is not None else 3
+            channels = input_channels(self.student) or 3
         dummy = torch.zeros(2, channels, *self.task.probe_size)
         was_training = self.student.training
         self.student.eval()
@@ -157,6 +181,9 @@ class MultiTeacherDistiller(BaseModel):
                     try:
                         shapes.append(self.task.probe(model, dummy))
                     except (RuntimeError, ValueError, AssertionError) as e:
+                        theirs = input_channels(model)
+                        if model is not self.student and theirs is not None and theirs != channels:
+                            raise self._channel_error(len(shapes) - 1, theirs, channels) from e
                         raise ValueError(
                             f'{key} failed on a probe batch of shape {tuple(dummy.shape)} ({e}); set '
                             f'model.task.probe_size to an input size the model accepts') from e
@@ -165,6 +192,12 @@ class MultiTeacherDistiller(BaseModel):
         student_shapes, teacher_shapes = shapes[0], shapes[1:]
         self.task.validate(student_shapes, teacher_shapes, self.teacher_names)
         return student_shapes, teacher_shapes
+
+    def _channel_error(self, index: int, theirs: int, ours: int) -> ValueError:
+        return ValueError(
+            f"model.teachers[{index}] ({self.teacher_names[index]}) takes {theirs}-channel images but model.student "
+            f"takes {ours}-channel images, and teachers see the student's preprocessed batch: use a teacher trained "
+            f"on {ours}-channel images normalised as the student's data_preprocessor does")
 
     def _build_connectors(self, connector: dict, student: ModelShapes,
                           teachers: Sequence[ModelShapes]) -> Optional[nn.ModuleList]:

@@ -1,4 +1,5 @@
 """Loading frozen teachers from a config and a checkpoint."""
+import difflib
 import os.path as osp
 from typing import Optional, Tuple
 
@@ -8,6 +9,23 @@ from mmengine.config import Config
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import DefaultScope
 from mmengine.runner.checkpoint import CheckpointLoader
+
+
+#: The keys of one entry of ``model.teachers``.
+TEACHER_KEYS = ('config', 'checkpoint', 'name')
+#: Names users give these keys by habit.
+_KEY_ALIASES = {'ckpt': 'checkpoint', 'weights': 'checkpoint', 'pretrained': 'checkpoint', 'load_from': 'checkpoint',
+                'cfg': 'config', 'config_file': 'config', 'model': 'config', 'type': 'config'}
+
+
+def _close_key(key: str) -> Optional[str]:
+    """The teacher key a misspelt or habitual ``key`` most likely means, or None."""
+    if not isinstance(key, str):
+        return None
+    if key.lower() in _KEY_ALIASES:
+        return _KEY_ALIASES[key.lower()]
+    close = difflib.get_close_matches(key.lower(), TEACHER_KEYS, n=1, cutoff=0.5)
+    return close[0] if close else None
 
 
 def _is_url(path: str) -> bool:
@@ -44,12 +62,17 @@ def load_teacher(cfg: dict, index: int) -> Tuple[str, nn.Module]:
         The teacher's name and the frozen module in eval mode.
     """
     key = f'model.teachers[{index}]'
-    if not isinstance(cfg, dict) or 'config' not in cfg or 'checkpoint' not in cfg:
-        raise ValueError(f"{key} must be dict(config='path/or/pkg::config.py', checkpoint='path or URL', "
-                         f"name='optional'), got {cfg!r}")
-    unknown = set(cfg) - {'config', 'checkpoint', 'name'}
+    usage = "dict(config='path/or/pkg::config.py', checkpoint='path or URL', name='optional')"
+    if not isinstance(cfg, dict):
+        raise ValueError(f'{key} must be {usage}, got {cfg!r}')
+    unknown = sorted(set(cfg) - set(TEACHER_KEYS))
     if unknown:
-        raise ValueError(f'{key} has unknown keys {sorted(unknown)}; allowed: config, checkpoint, name')
+        hints = [f"'{k}' (did you mean '{_close_key(k)}'?)" if _close_key(k) else f"'{k}'" for k in unknown]
+        raise ValueError(f"{key} has unknown key{'s' if len(unknown) > 1 else ''} {', '.join(hints)}; a teacher "
+                         f"is {usage}")
+    if 'config' not in cfg or 'checkpoint' not in cfg:
+        missing = [k for k in ('config', 'checkpoint') if k not in cfg]
+        raise ValueError(f'{key} has no {" and no ".join(missing)}: it must be {usage}, got {cfg!r}')
     teacher_cfg = load_teacher_config(cfg['config'], key)
     if 'model' not in teacher_cfg:
         raise ValueError(f"{key}.config has no 'model' key: point it at a full training config of the teacher")
@@ -114,3 +137,9 @@ def input_normalisation(model: nn.Module) -> Optional[dict]:
     return dict(mean=[round(float(v), 3) for v in mean.flatten()],
                 std=[round(float(v), 3) for v in std.flatten()],
                 channel_swap=bool(swap))
+
+
+def input_channels(model: nn.Module) -> Optional[int]:
+    """The number of image channels ``model``'s first 2-D convolution (its stem) takes, or None."""
+    conv = next((m for m in model.modules() if isinstance(m, nn.Conv2d)), None)
+    return int(conv.in_channels) if conv is not None else None

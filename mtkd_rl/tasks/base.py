@@ -1,4 +1,5 @@
 """Task adapters: from one iteration's student and teacher outputs to per-sample, per-teacher terms."""
+import inspect
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -55,6 +56,35 @@ class ModelShapes:
     extra: Dict[str, Any] = field(default_factory=dict)
 
 
+#: What the models of each OpenMMLab toolbox are, for messages.
+MODEL_KINDS = {'mmpretrain': 'classifier', 'mmdet': 'detector', 'mmseg': 'segmentor'}
+
+
+def toolbox_of(model: nn.Module) -> Optional[str]:
+    """The OpenMMLab toolbox ``model``'s class comes from (``mmpretrain``, ``mmdet``, ``mmseg``), or None."""
+    toolbox = type(model).__module__.split('.')[0]
+    return toolbox if toolbox in MODEL_KINDS else None
+
+
+def describe_model(model: nn.Module) -> str:
+    """``model`` in words, e.g. ``'an mmdet detector (RetinaNet)'``."""
+    toolbox = toolbox_of(model)
+    if toolbox is None:
+        return f'a {type(model).__name__}'
+    return f'an {toolbox} {MODEL_KINDS[toolbox]} ({type(model).__name__})'
+
+
+def merge_partial(default: dict, partial: dict) -> dict:
+    """``default`` updated with ``partial``, recursively for nested dicts that give no ``type`` of their own."""
+    merged = dict(default)
+    for key, value in partial.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict) and 'type' not in value:
+            merged[key] = merge_partial(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
 class TaskAdapter(nn.Module):
     """Base class of the task adapters.
 
@@ -78,6 +108,45 @@ class TaskAdapter(nn.Module):
         self.logit_loss = build(logit_loss)
         self.feature_loss = build(feature_loss) if feature_loss is not None else None
         self.probe_size = tuple(probe_size)
+
+    @classmethod
+    def complete_config(cls, cfg: dict, key: str = 'model.task') -> dict:
+        """Merge each loss config of ``cfg`` that has no ``type`` into this adapter's default for it.
+
+        ``--cfg-options model.task.logit_loss.temperature=2.0`` on a config that leaves ``model.task`` (or the
+        loss) to its default gives such a partial dict.
+
+        Args:
+            cfg: The ``model.task`` config (with or without ``type``).
+            key: The config key of ``cfg``, for error messages.
+
+        Returns:
+            ``cfg`` with its partial loss configs completed.
+        """
+        params = inspect.signature(cls.__init__).parameters
+        completed = dict(cfg)
+        for name, value in cfg.items():
+            if not isinstance(value, dict) or 'type' in value or name not in params:
+                continue
+            default = params[name].default
+            if isinstance(default, dict) and 'type' in default:
+                completed[name] = merge_partial(default, value)
+            elif default is None:
+                raise ValueError(f"{key}.{name} has no 'type' and {cls.__name__} has no default {name} to complete "
+                                 f"(it is off by default): give the whole config, e.g. "
+                                 f"{key}.{name}=dict(type=..., loss_weight=...)")
+        return completed
+
+    def check_models(self, student: nn.Module, teachers: Sequence[nn.Module], names: Sequence[str]) -> None:
+        """Check before any forward pass that every teacher is a model of the student's toolbox and task."""
+        own = toolbox_of(student)
+        for i, (name, teacher) in enumerate(zip(names, teachers)):
+            theirs = toolbox_of(teacher)
+            if own is not None and theirs is not None and theirs != own:
+                raise ValueError(
+                    f"model.teachers[{i}] ({name}) is {describe_model(teacher)}, but model.student is "
+                    f"{describe_model(student)}: teachers must solve the student's task; point "
+                    f"model.teachers[{i}].config at the config of an {own} {MODEL_KINDS[own]}")
 
     @property
     def alpha(self) -> float:

@@ -1,9 +1,13 @@
 """The interface between task adapters and teacher weightings: tensors only, no toolbox types."""
+import difflib
+import inspect
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
 
 import torch
 import torch.nn as nn
+
+from mtkd_rl.registry import TEACHER_WEIGHTINGS
 
 
 @dataclass
@@ -65,6 +69,8 @@ class TeacherWeighting(nn.Module):
     learnable: bool = False
     #: Optional fields of :class:`DistillationTerms` this weighting reads.
     required_terms: frozenset = frozenset()
+    #: Arguments the distiller fills in; a config does not set them.
+    FILLED_IN = frozenset({'num_teachers', 'embedding_dims', 'summary_dims'})
 
     def __init__(self,
                  num_teachers: int,
@@ -79,6 +85,59 @@ class TeacherWeighting(nn.Module):
 
     def forward(self, terms: DistillationTerms) -> TeacherWeights:
         raise NotImplementedError
+
+    @classmethod
+    def options(cls) -> Optional[frozenset]:
+        """The config keys this weighting takes besides ``type`` (None if it takes any)."""
+        params = inspect.signature(cls.__init__).parameters.values()
+        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+            return None
+        return frozenset(p.name for p in params if p.name != 'self') - cls.FILLED_IN
+
+    @classmethod
+    def check_options(cls, cfg: dict, key: str = 'model.weighting') -> None:
+        """Raise before building if ``cfg`` sets a key this weighting does not take.
+
+        The error names the key and the weightings that take it (e.g. ``fusion`` is MTKD-RL's), or the
+        closest option of this weighting.
+
+        Args:
+            cfg: The weighting config, with its ``type``.
+            key: The config key of ``cfg``, for error messages.
+        """
+        accepted = cls.options()
+        if accepted is None:
+            return
+        unknown = sorted(set(cfg) - {'type', '_scope_'} - accepted)
+        if not unknown:
+            return
+        name = cfg.get('type', cls.__name__)
+        option = unknown[0]
+        others = [n for n, c in _weighting_names().items() if c is not cls and (c.options() is None or
+                                                                                 option in c.options())]
+        if option in cls.FILLED_IN:
+            reason = 'the distiller fills it in from the teacher pool: remove it'
+        elif others:
+            reason = (f"it is an option of {' and '.join(others)}, not of {name}: remove it from {key} (a config "
+                      f"that inherits one with {others[0]} options replaces the whole dict: "
+                      f"weighting=dict(_delete_=True, type='{name}'))")
+        else:
+            close = difflib.get_close_matches(option, sorted(accepted), n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ''
+            reason = (f"no weighting takes it; {hint}{name} takes "
+                      f"{', '.join(sorted(accepted)) if accepted else 'no options'}")
+        more = f' (also unknown: {", ".join(unknown[1:])})' if len(unknown) > 1 else ''
+        raise ValueError(f'{key}.{option} is set for {name}, but {reason}{more}')
+
+
+def _weighting_names() -> Dict[str, type]:
+    """Each registered weighting under its first (short) registered name, e.g. ``'AVER'``."""
+    TEACHER_WEIGHTINGS.import_from_location()
+    names: Dict[str, type] = {}
+    for name, cls in TEACHER_WEIGHTINGS.module_dict.items():
+        if cls not in names.values():
+            names[name] = cls
+    return names
 
 
 def confidence_prior(loss: torch.Tensor) -> torch.Tensor:
