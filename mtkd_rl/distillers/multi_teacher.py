@@ -10,6 +10,7 @@ from mmengine.registry import MODELS as MMENGINE_MODELS
 from mtkd_rl.registry import MODELS, TEACHER_WEIGHTINGS, build
 from mtkd_rl.tasks import ModelShapes, TaskAdapter
 from mtkd_rl.weighting import TeacherWeighting, normalized_reward, restrict_weights
+from .teacher_speedups import TeacherSpeedups
 from .teachers import input_normalisation, load_teacher
 
 #: The default task adapter of each toolbox's student.
@@ -33,6 +34,8 @@ class MultiTeacherDistiller(BaseModel):
         weighting: The teacher weighting config: ``AVER``, ``EBKD``, ``CA-MKD`` or ``MTKD-RL``.
         connector: The connector config, one per teacher and feature level.
         data_preprocessor: Used for the student when its own config has none.
+        teacher_speedups: Cheaper teacher forward passes, ``dict(fuse_conv_bn=False, dtype=None,
+            channels_last=False)`` (see :class:`~mtkd_rl.distillers.teacher_speedups.TeacherSpeedups`).
         init_cfg: Initialisation config of the student and connectors.
     """
 
@@ -43,8 +46,10 @@ class MultiTeacherDistiller(BaseModel):
                  weighting: dict = dict(type='MTKD-RL'),
                  connector: dict = dict(type='ConvBNReLUConnector'),
                  data_preprocessor: Optional[dict] = None,
+                 teacher_speedups: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        self.teacher_speedups = TeacherSpeedups.from_config(teacher_speedups)
         if not isinstance(teachers, (list, tuple)) or len(teachers) == 0:
             raise ValueError('model.teachers is empty: give at least one dict(config=..., checkpoint=...)')
         student = copy.deepcopy(dict(student))
@@ -75,6 +80,12 @@ class MultiTeacherDistiller(BaseModel):
 
         self._check_normalisation()
         student_shapes, teacher_shapes = self._probe()
+        if self.teacher_speedups.enabled:
+            batch = torch.randn(2, self._probe_channels(), *self.task.probe_size,
+                                generator=torch.Generator().manual_seed(0))
+            for i, (name, teacher) in enumerate(zip(names, modules)):
+                self.teacher_speedups.apply(teacher, lambda m: self.task.probe(m, batch),
+                                            f'model.teachers[{i}] ({name})')
         self.connectors = self._build_connectors(connector, student_shapes, teacher_shapes)
 
         if weighting.get('type') not in TEACHER_WEIGHTINGS:
@@ -119,15 +130,17 @@ class MultiTeacherDistiller(BaseModel):
                     f"teachers trained with the student's normalisation, or set the student's data_preprocessor "
                     f'to theirs')
 
+    def _probe_channels(self) -> int:
+        """The number of input channels the student expects."""
+        mean = getattr(self.data_preprocessor, 'mean', None)
+        if isinstance(mean, torch.Tensor) and mean.dim() == 3:
+            return int(mean.shape[0])
+        first_conv = next((m for m in self.student.modules() if isinstance(m, nn.Conv2d)), None)
+        return first_conv.in_channels if first_conv is not None else 3
+
     def _probe(self):
         """Find the student's and teachers' feature, embedding and output sizes with a dummy batch."""
-        mean = getattr(self.data_preprocessor, 'mean', None)
-        first_conv = next((m for m in self.student.modules() if isinstance(m, nn.Conv2d)), None)
-        if isinstance(mean, torch.Tensor) and mean.dim() == 3:
-            channels = mean.shape[0]
-        else:
-            channels = first_conv.in_channels if first_conv is not None else 3
-        dummy = torch.zeros(2, channels, *self.task.probe_size)
+        dummy = torch.zeros(2, self._probe_channels(), *self.task.probe_size)
         was_training = self.student.training
         self.student.eval()
         keys = ['model.student'] + [f'model.teachers[{i}] ({n})' for i, n in enumerate(self.teacher_names)]
