@@ -19,7 +19,8 @@ resident set during the step, after freed heap memory is given back to the syste
 per stored batch. Teachers without a checkpoint on disk get random weights (cost does not depend on them).
 
     python tools/benchmarks/distill_cost.py CONFIG [--batch-size 4] [--input-size 320 320] [--rounds 11]
-        [--device cpu] [--data synthetic|real] [--teacher-speedups] [--cfg-options k=v ...]
+        [--device cpu] [--data synthetic|real] [--teacher-speedups [fuse_conv_bn bf16 fp16 channels_last]]
+        [--cfg-options k=v ...]
 """
 import argparse
 import copy
@@ -60,8 +61,8 @@ def parse_args(argv=None):
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--data', choices=('synthetic', 'real'), default='synthetic',
                         help="'real': the first batch of the config's train_dataloader")
-    parser.add_argument('--teacher-speedups', action='store_true',
-                        help='also time the teachers with each model.teacher_speedups option')
+    parser.add_argument('--teacher-speedups', nargs='*', choices=list(SPEEDUPS), default=None,
+                        help='also time the teachers with these model.teacher_speedups options (all without a value)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
     return parser.parse_args(argv)
 
@@ -260,10 +261,11 @@ def main(argv=None) -> Dict[str, float]:
             'D_AVER': train_step(aver, aver_optim),
             'D_MTKD-RL': train_step(rl, rl_optim, transitions),
         }
-        if args.teacher_speedups:
+        if args.teacher_speedups is not None:
             probe = torch.randn(2, aver._probe_channels(), *aver.task.probe_size,
                                 generator=torch.Generator().manual_seed(0)).to(device)
-            for name, option in SPEEDUPS.items():
+            for name in args.teacher_speedups or list(SPEEDUPS):
+                option = SPEEDUPS[name]
                 speedups = TeacherSpeedups.from_config(option)
                 fast = []
                 for i, t in enumerate(aver.teachers):
