@@ -20,7 +20,8 @@ from mmengine.structures import InstanceData
 
 import mtkd_rl  # noqa: F401
 from mtkd_rl.registry import build
-from mtkd_rl.tasks.detection import (DetectionAdapter, loss_mode, per_image_detection_loss, valid_mask)
+from mtkd_rl.tasks.detection import (DetectionAdapter, assignment_key, detection_losses, loss_mode,
+                                     per_image_detection_loss, per_image_loss_by_image, valid_mask)
 from conftest import REPO, cfg_options, run_tool
 
 mmdet = pytest.importorskip('mmdet', reason='mmdet missing; run: bash tools/setup_env.sh')
@@ -214,23 +215,103 @@ def test_valid_mask_matches_mmdet_anchor_valid_flags():
 
 
 # ----------------------------------------------------------------------------------- per-image task loss
-def test_per_image_loss_is_mmdets_loss_of_each_image_alone():
+#: RetinaNet's head as configured, and one that regresses decoded boxes with a GIoU loss.
+HEAD_VARIANTS = {
+    'delta_l1': {},
+    'decoded_giou': dict(reg_decoded_bbox=True, loss_bbox=dict(type='GIoULoss', loss_weight=2.0)),
+}
+
+
+def mmdet_loss_of_each_image(head, outs, data):
+    """The reference: mmdet's loss_by_feat on each image alone (its own target assignment each time)."""
+    alone = []
+    for i in range(len(data)):
+        one = head.loss_by_feat(*[[o[i:i + 1] for o in out] for out in outs], [data[i].gt_instances],
+                                [data[i].metainfo], [None])
+        alone.append(sum(sum(v) for v in one.values()))
+    return torch.stack(alone)
+
+
+@pytest.mark.parametrize('variant', list(HEAD_VARIANTS))
+def test_per_image_loss_is_mmdets_loss_of_each_image_alone(variant):
     torch.manual_seed(0)
-    model = build_det(tiny_model_cfg(TEACHER_CFGS['retinanet_r18'], 8))
+    cfg = tiny_model_cfg(TEACHER_CFGS['retinanet_r18'], 8)
+    cfg['bbox_head'].update(HEAD_VARIANTS[variant])
+    model = build_det(cfg)
     model.init_weights()
     inputs, data = batch()
     with torch.no_grad():
         outs = model.bbox_head(model.extract_feat(inputs))
-        ours = per_image_detection_loss(model.bbox_head, outs, data)
+        ours = per_image_detection_loss(model.bbox_head, outs, data)  # one batched assignment and reduction
         assert ours.shape == (3, ) and torch.isfinite(ours).all()
-        alone = []
-        for i in range(3):
-            one = model.bbox_head.loss_by_feat(*[[o[i:i + 1] for o in out] for out in outs], [data[i].gt_instances],
-                                               [data[i].metainfo], [None])
-            alone.append(sum(sum(v) for v in one.values()))
-    torch.testing.assert_close(ours, torch.stack(alone))
+        expected = mmdet_loss_of_each_image(model.bbox_head, outs, data)
+        by_image = per_image_loss_by_image(model.bbox_head, outs, data)
+    torch.testing.assert_close(ours, expected, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(by_image, expected, rtol=1e-5, atol=1e-6)
     # the image without boxes is valid: the loss of its negatives (mmdet counts at least one positive)
     assert 0 < ours[2] < ours[0]
+
+
+def test_student_losses_are_mmdets_batch_losses_and_per_image_losses():
+    """One assignment gives the student's batch loss dict (with gradient) and its per-image losses."""
+    from mmdet.models.utils import unpack_gt_instances
+    torch.manual_seed(0)
+    model = build_det(tiny_model_cfg(STUDENT_CFG, 8))
+    model.init_weights()
+    inputs, data = batch(1)
+    outs = model.bbox_head(model.extract_feat(inputs))
+    losses, per_image = detection_losses(model.bbox_head, outs, data)
+    gts, ignores, metas = unpack_gt_instances(data)
+    expected = model.bbox_head.loss_by_feat(*outs, gts, metas, ignores)
+    assert losses.keys() == expected.keys()
+    for key in expected:
+        torch.testing.assert_close(torch.stack(losses[key]), torch.stack(expected[key]))
+    assert losses['loss_cls'][0].requires_grad and not per_image.requires_grad
+    with torch.no_grad():
+        torch.testing.assert_close(per_image, mmdet_loss_of_each_image(model.bbox_head, outs, data), rtol=1e-5,
+                                   atol=1e-6)
+
+
+def test_one_target_assignment_per_batch_for_the_shared_layout(distiller, monkeypatch):
+    """Student and the RetinaNet teachers share one assignment; the FCOS teacher assigns its own, per image."""
+    from mmdet.models.dense_heads import AnchorHead, FCOSHead
+    calls = {'anchor': 0, 'fcos': 0}
+    anchor_targets, fcos_targets = AnchorHead.get_targets, FCOSHead.get_targets
+
+    def count(kind, original):
+        def wrapped(*a, **k):
+            calls[kind] += 1
+            return original(*a, **k)
+        return wrapped
+
+    monkeypatch.setattr(AnchorHead, 'get_targets', count('anchor', anchor_targets))
+    monkeypatch.setattr(FCOSHead, 'get_targets', count('fcos', fcos_targets))
+    distiller.train()
+    inputs, data = batch()
+    with torch.no_grad():
+        distiller.loss(inputs, data)
+    assert calls == {'anchor': 1, 'fcos': 3}
+    # a new batch (new data samples) assigns again
+    inputs, data = batch()
+    with torch.no_grad():
+        teachers = [distiller.task.forward_teacher(t, inputs, data) for t in distiller.teachers]
+    assert calls == {'anchor': 2, 'fcos': 6}
+    for t, model in zip(teachers[:2], distiller.teachers[:2]):
+        with torch.no_grad(), loss_mode(model.bbox_head) as head:
+            outs = head(model.extract_feat(inputs))
+            torch.testing.assert_close(t.task_loss, mmdet_loss_of_each_image(head, outs, data), rtol=1e-5,
+                                       atol=1e-6)
+
+
+def test_heads_share_targets_only_with_the_same_assignment(pool):
+    heads = [build_det(t['config']['model']).bbox_head for t in pool]
+    assert assignment_key(heads[0]) == assignment_key(heads[1])  # RetinaNets with the student's anchors
+    other = copy.deepcopy(pool[0]['config']['model'])
+    other['train_cfg']['assigner']['pos_iou_thr'] = 0.6
+    assert assignment_key(build_det(other).bbox_head) != assignment_key(heads[0])
+    other = copy.deepcopy(pool[0]['config']['model'])
+    other['bbox_head']['bbox_coder']['target_stds'] = [0.1, 0.1, 0.2, 0.2]
+    assert assignment_key(build_det(other).bbox_head) != assignment_key(heads[0])
 
 
 def test_per_image_loss_of_other_heads_runs_each_image_in_loss_mode():

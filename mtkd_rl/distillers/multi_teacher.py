@@ -13,6 +13,7 @@ from mtkd_rl.tasks import ModelShapes, TaskAdapter
 from mtkd_rl.tasks.base import toolbox_of
 from mtkd_rl.weighting import TeacherWeighting, normalized_reward, restrict_weights
 from .teacher_check import TeacherPoolCheck
+from .teacher_speedups import TeacherSpeedups
 from .teachers import input_channels, input_normalisation, load_teacher
 
 #: The default task adapter of each toolbox's student.
@@ -39,6 +40,8 @@ class MultiTeacherDistiller(BaseModel):
         teacher_check: Arguments of :class:`TeacherPoolCheck`, which warns on the first training batches about
             a teacher far worse than the rest of the pool (e.g. ``dict(iters=20, loss_ratio=2.0)``), or None to
             turn the check off.
+        teacher_speedups: Cheaper teacher forward passes, ``dict(fuse_conv_bn=False, dtype=None,
+            channels_last=False)`` (see :class:`~mtkd_rl.distillers.teacher_speedups.TeacherSpeedups`).
         init_cfg: Initialisation config of the student and connectors.
     """
 
@@ -50,8 +53,10 @@ class MultiTeacherDistiller(BaseModel):
                  connector: dict = dict(type='ConvBNReLUConnector'),
                  data_preprocessor: Optional[dict] = None,
                  teacher_check: Optional[dict] = dict(),
+                 teacher_speedups: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        self.teacher_speedups = TeacherSpeedups.from_config(teacher_speedups)
         if not isinstance(teachers, (list, tuple)) or len(teachers) == 0:
             raise ValueError('model.teachers is empty: give at least one dict(config=..., checkpoint=...)')
         student = copy.deepcopy(dict(student))
@@ -79,6 +84,12 @@ class MultiTeacherDistiller(BaseModel):
         self.task.check_models(self.student, self.teachers, self.teacher_names)
         self._check_normalisation()
         student_shapes, teacher_shapes = self._probe()
+        if self.teacher_speedups.enabled:
+            batch = torch.randn(2, self._probe_channels(), *self.task.probe_size,
+                                generator=torch.Generator().manual_seed(0))
+            for i, (name, teacher) in enumerate(zip(names, modules)):
+                self.teacher_speedups.apply(teacher, lambda m: self.task.probe(m, batch),
+                                            f'model.teachers[{i}] ({name})')
         self.connectors = self._build_connectors(connector, student_shapes, teacher_shapes)
 
         module = build(weighting, TEACHER_WEIGHTINGS, default_args=dict(
@@ -163,14 +174,16 @@ class MultiTeacherDistiller(BaseModel):
                     f"teachers trained with the student's normalisation, or set the student's data_preprocessor "
                     f'to theirs')
 
-    def _probe(self):
-        """Find the student's and teachers' feature, embedding and output sizes with a dummy batch."""
+    def _probe_channels(self) -> int:
+        """The number of input channels the student expects."""
         mean = getattr(self.data_preprocessor, 'mean', None)
         if isinstance(mean, torch.Tensor) and mean.dim() == 3:
-            channels = mean.shape[0]
-        else:
-            channels = input_channels(self.student) or 3
-        dummy = torch.zeros(2, channels, *self.task.probe_size)
+            return int(mean.shape[0])
+        return input_channels(self.student) or 3
+
+    def _probe(self):
+        """Find the student's and teachers' feature, embedding and output sizes with a dummy batch."""
+        dummy = torch.zeros(2, self._probe_channels(), *self.task.probe_size)
         was_training = self.student.training
         self.student.eval()
         keys = ['model.student'] + [f'model.teachers[{i}] ({n})' for i, n in enumerate(self.teacher_names)]

@@ -5,14 +5,20 @@ import torch
 import torch.nn as nn
 
 from mtkd_rl.registry import MODELS
+from .batch_cache import memoized
 from .base import ModelPass, ModelShapes, TaskAdapter, global_pool, prediction_entropy, soft_cross_entropy
 from .classifier_outputs import head_input_from, run_classifier
 
 
 def _targets(data_samples: list) -> torch.Tensor:
-    if 'gt_score' in data_samples[0]:
-        return torch.stack([s.gt_score for s in data_samples])
-    return torch.cat([s.gt_label for s in data_samples])
+    """The batch's class indices ``[B]`` or class scores ``[B, C]`` (mixup/cutmix), stacked once per batch."""
+
+    def stack() -> torch.Tensor:
+        if 'gt_score' in data_samples[0]:
+            return torch.stack([s.gt_score for s in data_samples])
+        return torch.cat([s.gt_label for s in data_samples])
+
+    return memoized(data_samples, 'cls_targets', stack)
 
 
 @MODELS.register_module()

@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from mtkd_rl.losses.logit import reduce_per_sample
 from mtkd_rl.registry import MODELS, build
 from .base import ModelPass, ModelShapes, TaskAdapter, global_pool
+from .batch_cache import memoized
 
 
 class _LossSum(nn.Module):
@@ -80,6 +81,19 @@ def valid_mask(labels: torch.Tensor, ignore_index: Optional[int]) -> torch.Tenso
     if ignore_index is None:
         return torch.ones_like(labels, dtype=torch.bool)
     return labels != ignore_index
+
+
+def batch_labels(data_samples: list, size: Optional[Sequence[int]],
+                 ignore_index: Optional[int]) -> Tuple[torch.Tensor, torch.Tensor]:
+    """The batch's labels at ``size`` (the label size if None) and their validity mask, made once per batch.
+
+    The student and every teacher of an iteration share them.
+    """
+    full = memoized(data_samples, 'seg_labels', lambda: stack_labels(data_samples))
+    size = tuple(int(s) for s in (full.shape[-2:] if size is None else size))
+    labels = memoized(data_samples, ('seg_labels', size), lambda: resize_labels(full, size))
+    valid = memoized(data_samples, ('seg_valid', size, ignore_index), lambda: valid_mask(labels, ignore_index))
+    return labels, valid
 
 
 def masked_pixel_ce(logits: torch.Tensor, labels: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
@@ -142,9 +156,10 @@ class SegmentationAdapter(TaskAdapter):
                              f'{head.num_classes} (a sigmoid binary head); pixel KD needs one logit per class: '
                              f'set decode_head.out_channels=num_classes')
 
-    def _target_size(self, labels: torch.Tensor) -> Tuple[int, int]:
+    def _target_size(self) -> Optional[Tuple[int, int]]:
+        """The common logit size of this iteration (None: the label size)."""
         if self.kd_size == 'label':
-            return tuple(labels.shape[-2:])
+            return None
         if self._common_size is None:
             raise RuntimeError("SegmentationAdapter(kd_size='student'): forward_student must run before "
                                'forward_teacher in an iteration (it fixes the common logit size)')
@@ -197,12 +212,11 @@ class SegmentationAdapter(TaskAdapter):
             losses.update(student._auxiliary_head_forward_train(x, data_samples))
 
         logits = _seg_logits(out)
-        labels = stack_labels(data_samples)
-        size = tuple(logits.shape[-2:]) if self.kd_size == 'student' else tuple(labels.shape[-2:])
+        labels, valid = batch_labels(data_samples, logits.shape[-2:] if self.kd_size == 'student' else None,
+                                     head.ignore_index)
+        size = tuple(labels.shape[-2:])
         self._common_size = size
         logits = resize_logits(logits, size, student.align_corners)
-        labels = resize_labels(labels, size)
-        valid = valid_mask(labels, head.ignore_index)
         with torch.no_grad():
             task_loss = masked_pixel_ce(logits.detach(), labels, valid)
         return ModelPass(logits=logits, features=[x[_feature_index(head)]], task_loss=task_loss, losses=losses,
@@ -212,18 +226,15 @@ class SegmentationAdapter(TaskAdapter):
         """Run a frozen teacher (in eval mode: decode-head dropout is off) and compute its per-image terms."""
         head = teacher.decode_head
         x = teacher.extract_feat(inputs)
-        full_labels = stack_labels(data_samples)
-        size = self._target_size(full_labels)
-        logits = resize_logits(_seg_logits(head.forward(x)), size, teacher.align_corners)
-        labels = resize_labels(full_labels, size)
-        valid = valid_mask(labels, head.ignore_index)
+        labels, valid = batch_labels(data_samples, self._target_size(), head.ignore_index)
+        logits = resize_logits(_seg_logits(head.forward(x)), labels.shape[-2:], teacher.align_corners)
         log_p = F.log_softmax(logits, dim=1)
         p = log_p.exp()
         task_loss = masked_pixel_ce(logits, labels, valid)
         entropy = reduce_per_sample(-(p * log_p).sum(1), valid)
 
         feature = x[_feature_index(head)]
-        feature_valid = valid_mask(resize_labels(full_labels, feature.shape[-2:]), head.ignore_index)
+        _, feature_valid = batch_labels(data_samples, feature.shape[-2:], head.ignore_index)
         return ModelPass(
             logits=logits,
             features=[feature],

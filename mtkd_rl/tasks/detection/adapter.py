@@ -21,120 +21,16 @@ agent's "KL" state entry is their sum. With ``alpha = logit_loss.loss_weight`` t
 ``DenseSigmoidKL + box_loss.loss_weight / alpha * BoxGIoUKD``, so after the distiller's factor alpha each
 loss weighs its own ``loss_weight``.
 """
-import math
-from contextlib import contextmanager
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from mtkd_rl.registry import MODELS, build
-from .base import ModelPass, ModelShapes, TaskAdapter, global_pool
-
-#: Layout facts compared between a logit/box-distilling teacher and the student.
-LAYOUT_KEYS = ('num_levels', 'strides', 'priors_per_location', 'base_prior_sizes')
-
-
-def _flatten_levels(maps: Sequence[torch.Tensor], last_dim: int) -> torch.Tensor:
-    """``[B, A * last_dim, H, W]`` per level to ``[B, sum_l H W A, last_dim]`` in mmdet's (h, w, a) order."""
-    b = maps[0].shape[0]
-    return torch.cat([m.permute(0, 2, 3, 1).reshape(b, -1, last_dim) for m in maps], 1)
-
-
-def _img_shapes(data_samples: Sequence[Any], batch_shape: Tuple[int, int]) -> List[Tuple[int, int]]:
-    shapes = []
-    for sample in data_samples:
-        shape = sample.metainfo.get('img_shape') if hasattr(sample, 'metainfo') else None
-        shapes.append(tuple(int(v) for v in shape[:2]) if shape is not None else tuple(batch_shape))
-    return shapes
-
-
-def valid_mask(img_shapes: Sequence[Tuple[int, int]], batch_shape: Sequence[int], size: Sequence[int],
-               device: torch.device, stride: Optional[Sequence[float]] = None) -> torch.Tensor:
-    """Which positions of a ``size`` map computed from a padded batch lie inside each image: ``[B, H, W]``.
-
-    A position counts when it is within ``ceil(img_h / stride_h)`` rows and ``ceil(img_w / stride_w)``
-    columns, as in mmdet's ``AnchorGenerator.valid_flags``.
-
-    Args:
-        img_shapes: ``(h, w)`` of each image before padding.
-        batch_shape: ``(H_pad, W_pad)`` of the padded batch.
-        size: ``(H, W)`` of the map.
-        device: Device of the mask.
-        stride: ``(stride_h, stride_w)`` of the map; by default ``batch_shape / size``.
-    """
-    h, w = int(size[0]), int(size[1])
-    sh, sw = (float(batch_shape[0]) / h, float(batch_shape[1]) / w) if stride is None else map(float, stride)
-    rows = torch.tensor([min(h, math.ceil(ih / sh)) for ih, _ in img_shapes], device=device)
-    cols = torch.tensor([min(w, math.ceil(iw / sw)) for _, iw in img_shapes], device=device)
-    return ((torch.arange(h, device=device)[None, :, None] < rows[:, None, None])
-            & (torch.arange(w, device=device)[None, None, :] < cols[:, None, None]))
-
-
-@contextmanager
-def loss_mode(head: nn.Module) -> Iterator[nn.Module]:
-    """Run a frozen teacher's head as its loss expects, its layers (BN, GN...) staying in eval mode.
-
-    Some heads change their outputs with their own ``training`` flag (FCOS with ``norm_on_bbox`` scales the
-    box distances by the stride only at inference); their loss functions expect the training-time outputs.
-    Only the head module's own flag is set, not its children's.
-    """
-    was_training = head.training
-    head.training = True
-    try:
-        yield head
-    finally:
-        head.training = was_training
-
-
-def _sum_loss_dict(losses: Dict[str, Any]) -> torch.Tensor:
-    """Sum the terms of an mmdet loss dict the way mmengine's ``parse_losses`` does (keys with 'loss')."""
-    total = None
-    for key, value in losses.items():
-        if 'loss' not in key:
-            continue
-        values = value if isinstance(value, (list, tuple)) else [value]
-        for v in values:
-            v = v.mean()
-            total = v if total is None else total + v
-    if total is None:
-        raise ValueError(f'the head returned no loss terms: {sorted(losses)}')
-    return total
-
-
-def per_image_detection_loss(head: nn.Module, outs: Sequence[Sequence[torch.Tensor]],
-                             data_samples: Sequence[Any]) -> torch.Tensor:
-    """A dense head's own detection loss against the ground truth, one value per image: ``[B]``.
-
-    ``head.loss_by_feat`` (the head's target assignment and loss modules) runs on each image alone, so the
-    loss is normalised by that image's own positives (mmdet counts at least one, so an image without boxes
-    gives the loss of its negatives). The terms of the loss dict are summed as mmengine does.
-
-    Args:
-        head: The detector's ``bbox_head``.
-        outs: The head's outputs (``head(x)``: class scores, box predictions, ... per level).
-        data_samples: The batch's ``DetDataSample`` list.
-    """
-    from mmdet.models.utils import unpack_gt_instances
-    gts, ignores, metas = unpack_gt_instances(data_samples)
-    losses = []
-    for i in range(len(metas)):
-        sliced = tuple([level[i:i + 1] for level in out] for out in outs)
-        losses.append(_sum_loss_dict(head.loss_by_feat(*sliced, [gts[i]], [metas[i]], [ignores[i]])))
-    return torch.stack(losses)
-
-
-def decode_boxes(head: nn.Module, bbox_preds: Sequence[torch.Tensor]) -> torch.Tensor:
-    """An anchor head's box predictions decoded at its anchors: ``[B, N, 4]`` in the flattened anchor order."""
-    from mmdet.structures.bbox import get_box_tensor
-    b = bbox_preds[0].shape[0]
-    sizes = [p.shape[-2:] for p in bbox_preds]
-    priors = head.prior_generator.grid_priors(sizes, device=bbox_preds[0].device)
-    priors = torch.cat([get_box_tensor(p) for p in priors], 0)
-    deltas = _flatten_levels(bbox_preds, head.bbox_coder.encode_size)
-    boxes = head.bbox_coder.decode(priors.repeat(b, 1), deltas.reshape(-1, deltas.shape[-1]))
-    return get_box_tensor(boxes).reshape(b, -1, 4)
+from ..base import ModelPass, ModelShapes, TaskAdapter, global_pool
+from .dense_losses import detection_losses, loss_mode, per_image_detection_loss
+from .layout import LAYOUT_KEYS, BatchMasks, decode_boxes, flatten_levels, layout_facts
 
 
 def binary_entropy(logits: torch.Tensor) -> torch.Tensor:
@@ -206,22 +102,7 @@ class DetectionAdapter(TaskAdapter):
             raise ValueError(f'{type(model).__name__} gives FPN levels with different channel counts '
                              f'{sorted(channels)}; the embedding averages levels and needs one count')
         num_classes = int(head.num_classes)
-        cls_out = int(getattr(head, 'cls_out_channels', num_classes))
-        generator = getattr(head, 'prior_generator', None)
-        base = getattr(generator, 'base_anchors', None)
-        extra = dict(
-            head=type(head).__name__,
-            num_levels=len(outs[0]),
-            strides=[tuple(int(v) for v in s) for s in getattr(generator, 'strides', [])],
-            priors_per_location=[int(c.shape[1]) // cls_out for c in outs[0]],
-            base_prior_sizes=None if base is None else [
-                sorted((round(float(a[2] - a[0]), 3), round(float(a[3] - a[1]), 3)) for a in level)
-                for level in base],
-            sigmoid=bool(getattr(head, 'use_sigmoid_cls', False)) and cls_out == num_classes,
-            anchor_head=_is_anchor_head(head),
-            # anchor heads assign targets with their train_cfg; FCOS-like heads need none
-            has_train_cfg=getattr(head, 'train_cfg', None) is not None or not _is_anchor_head(head),
-        )
+        extra = layout_facts(head, outs[0])
         return ModelShapes(
             feature_shapes=[tuple(f.shape[1:]) for f in feats],
             embedding_dim=channels.pop(),
@@ -284,43 +165,32 @@ class DetectionAdapter(TaskAdapter):
     # ------------------------------------------------------------------------------------------ iteration
     def _pass(self, model: nn.Module, inputs: torch.Tensor,
               data_samples: list) -> Tuple[List[torch.Tensor], tuple, torch.Tensor, Dict[str, Any]]:
-        """One backbone/neck/head pass: FPN levels, head outputs, flattened class logits ``[B, N, C]`` and
-        the valid-anchor mask ``[B, N]`` with a per-size spatial mask maker (kept in ``extra``)."""
+        """One backbone/neck/head pass: FPN levels, head outputs, flattened class logits ``[B, N, C]``, and in
+        ``extra`` the valid-anchor mask ``[B, N]`` and the batch's masks (shared by every model)."""
         feats = list(model.extract_feat(inputs))
         with loss_mode(model.bbox_head) as head:
             outs = head(feats)
-        batch_shape = tuple(inputs.shape[-2:])
-        img_shapes = _img_shapes(data_samples, batch_shape)
-        head = model.bbox_head
+        masks = BatchMasks(data_samples, tuple(inputs.shape[-2:]), inputs.device)
         # the strides of the head's levels (mmdet's are (w, h)); the FPN levels have the same sizes
-        strides = {tuple(c.shape[-2:]): (s[1], s[0]) for c, s in
-                   zip(outs[0], getattr(getattr(head, 'prior_generator', None), 'strides', []))}
-        masks: Dict[Tuple[int, int], torch.Tensor] = {}
+        strides = [(float(s[1]), float(s[0])) for s in getattr(getattr(head, 'prior_generator', None), 'strides', [])]
+        strides += [None] * (len(outs[0]) - len(strides))
+        num_classes = int(head.cls_out_channels)
+        scores = flatten_levels(outs[0], num_classes)
+        sizes = [tuple(c.shape[-2:]) for c in outs[0]]
+        anchor_mask = masks.anchors(sizes, strides, [int(c.shape[1]) // num_classes for c in outs[0]])
+        level_strides = dict(zip(sizes, strides))
 
         def mask_of(size) -> torch.Tensor:
             size = (int(size[0]), int(size[1]))
-            if size not in masks:
-                masks[size] = valid_mask(img_shapes, batch_shape, size, inputs.device, strides.get(size))
-            return masks[size]
+            return masks.spatial(size, level_strides.get(size))
 
-        num_classes = int(head.cls_out_channels)
-        scores = _flatten_levels(outs[0], num_classes)
-        anchor_mask = torch.cat([
-            mask_of(c.shape[-2:]).flatten(1).repeat_interleave(int(c.shape[1]) // num_classes, dim=1)
-            for c in outs[0]
-        ], 1)
         extra = dict(head=head, outs=outs, anchor_mask=anchor_mask, mask_of=mask_of)
         return feats, outs, scores, extra
 
     def forward_student(self, student: nn.Module, inputs: torch.Tensor, data_samples: list) -> ModelPass:
         """One backbone/neck/head pass; the head's normal losses (what ``bbox_head.loss`` computes)."""
-        from mmdet.models.utils import unpack_gt_instances
         feats, outs, scores, extra = self._pass(student, inputs, data_samples)
-        gts, ignores, metas = unpack_gt_instances(data_samples)
-        losses = student.bbox_head.loss_by_feat(*outs, gts, metas, ignores)
-        with torch.no_grad():
-            detached = tuple([o.detach() for o in out] for out in outs)
-            task_loss = per_image_detection_loss(student.bbox_head, detached, data_samples)
+        losses, task_loss = detection_losses(student.bbox_head, outs, data_samples)
         return ModelPass(logits=scores, features=feats, task_loss=task_loss, losses=losses, extra=extra)
 
     def forward_teacher(self, teacher: nn.Module, inputs: torch.Tensor, data_samples: list) -> ModelPass:
@@ -387,8 +257,3 @@ class DetectionAdapter(TaskAdapter):
 def _short(value: Any, limit: int = 80) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[:limit - 3] + '...'
-
-
-def _is_anchor_head(head: nn.Module) -> bool:
-    from mmdet.models.dense_heads import AnchorHead
-    return isinstance(head, AnchorHead) and hasattr(head, 'bbox_coder')

@@ -1,0 +1,345 @@
+"""What a distillation step costs against its floor, for any distiller config (classification, detection,
+segmentation), on CPU or CUDA.
+
+Variants, each run once per round, rounds interleaved (the order rotates every round) so machine noise hits
+all alike:
+
+* ``S``: a training step of the student alone (its own config, loss, backward, optimizer step);
+* ``T``: the teachers' forward passes under ``no_grad``, with what distillation needs from them (the task
+  adapter's ``forward_teacher``: features, outputs, per-sample task loss, embedding, summary);
+* ``D_AVER`` / ``D_MTKD-RL``: a distillation training step with equal weights / with the MTKD-RL agent out of
+  warm-up, storing its transition on the CPU as ``TeacherWeightingHook`` does;
+* with ``--teacher-speedups``: ``T`` again with each option of ``model.teacher_speedups`` alone
+  (``T_fuse_conv_bn``, ``T_bf16``, ``T_fp16``, ``T_channels_last``).
+
+``F = S + T`` (per round) is the floor: what a distillation step cannot go below. The printout gives medians,
+the ratios D/F, D_MTKD-RL/D_AVER, T/F and the speedups' T_x/T, the peak memory of each variant (on CUDA the
+maximum allocated during the step above what was allocated before it; on CPU the growth of the process's
+resident set during the step, after freed heap memory is given back to the system), and the MTKD-RL agent's update cost
+per stored batch. Teachers without a checkpoint on disk get random weights (cost does not depend on them).
+
+    python tools/benchmarks/distill_cost.py CONFIG [--batch-size 4] [--input-size 320 320] [--rounds 11]
+        [--device cpu] [--data synthetic|real] [--teacher-speedups [fuse_conv_bn bf16 fp16 channels_last]]
+        [--cfg-options k=v ...]
+"""
+import argparse
+import copy
+import ctypes
+import os.path as osp
+import statistics
+import sys
+import tempfile
+import time
+from typing import Callable, Dict, List, Optional
+
+import torch
+from mmengine.config import Config, DictAction
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import MODELS, DefaultScope
+
+import mtkd_rl  # noqa: F401
+from mtkd_rl.distillers.teacher_speedups import TeacherSpeedups
+
+DEFAULT = 'configs/cls/fashion_mnist/mtkdrl_resnet18-w8_fmnist-pool3_1xb64-2e_fashion-mnist.py'
+SPEEDUPS = {
+    'fuse_conv_bn': dict(fuse_conv_bn=True),
+    'bf16': dict(dtype='bf16'),
+    'fp16': dict(dtype='fp16'),
+    'channels_last': dict(channels_last=True),
+}
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Cost of a distillation step against the student-plus-teachers '
+                                     'floor')
+    parser.add_argument('config', nargs='?', default=DEFAULT)
+    parser.add_argument('--batch-size', type=int, default=None, help="default: the config's train batch size")
+    parser.add_argument('--input-size', type=int, nargs=2, default=None, metavar=('H', 'W'),
+                        help='synthetic image size (default: the adapter probe size)')
+    parser.add_argument('--rounds', type=int, default=11, help='timed rounds (after 2 untimed ones)')
+    parser.add_argument('--warmup-rounds', type=int, default=2)
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--data', choices=('synthetic', 'real'), default='synthetic',
+                        help="'real': the first batch of the config's train_dataloader")
+    parser.add_argument('--teacher-speedups', nargs='*', choices=list(SPEEDUPS), default=None,
+                        help='also time the teachers with these model.teacher_speedups options (all without a value)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
+    return parser.parse_args(argv)
+
+
+# ------------------------------------------------------------------------------------------------ build
+def random_teachers(cfg: Config, tmp: str) -> List[dict]:
+    """Teachers without a checkpoint on disk get freshly initialised weights, saved under ``tmp``."""
+    from mtkd_rl.distillers.teachers import load_teacher_config
+    teachers = []
+    for i, t in enumerate(cfg.model.teachers):
+        t = dict(t)
+        if not osp.isfile(str(t['checkpoint'])):
+            tcfg = load_teacher_config(t['config'], f'model.teachers[{i}]')
+            model_cfg = tcfg.model
+            with DefaultScope.overwrite_default_scope(tcfg.get('default_scope')):
+                model = MODELS.build(model_cfg)
+            t['checkpoint'] = osp.join(tmp, f'teacher{i}.pth')
+            torch.save(dict(state_dict=model.state_dict()), t['checkpoint'])
+        teachers.append(t)
+    return teachers
+
+
+def build_distiller(cfg: Config, teachers: List[dict], weighting: dict, device: torch.device):
+    model_cfg = copy.deepcopy(cfg.model)
+    model_cfg.teachers = teachers
+    model_cfg.weighting = weighting
+    if model_cfg.get('data_preprocessor') is None and cfg.get('data_preprocessor') is not None:
+        model_cfg.data_preprocessor = cfg.data_preprocessor
+    model = MODELS.build(model_cfg).to(device)
+    model.weighting.trained_by_hook = True
+    model.weighting.warming_up = False
+    model.train()
+    return model, build_optim_wrapper(model, cfg.optim_wrapper)
+
+
+def build_student(cfg: Config, device: torch.device):
+    """The student alone, as its own config trains it."""
+    student_cfg = copy.deepcopy(cfg.model.student)
+    preprocessor = cfg.model.get('data_preprocessor') or cfg.get('data_preprocessor')
+    if student_cfg.get('data_preprocessor') is None and preprocessor is not None:
+        student_cfg.data_preprocessor = copy.deepcopy(preprocessor)
+    model = MODELS.build(student_cfg).to(device)
+    model.train()
+    return model, build_optim_wrapper(model, cfg.optim_wrapper)
+
+
+# ------------------------------------------------------------------------------------------------ batches
+def synthetic_batch(distiller, args, device: torch.device) -> dict:
+    """A preprocessed batch of random images and ground truth of the student's task."""
+    student = distiller.student
+    n = args.batch_size
+    size = tuple(args.input_size or distiller.task.probe_size)
+    channels = distiller._probe_channels()
+    g = torch.Generator().manual_seed(0)
+    inputs = [torch.randint(0, 256, (channels, *size), dtype=torch.uint8, generator=g) for _ in range(n)]
+    toolbox = type(student).__module__.split('.')[0]
+    if toolbox == 'mmdet':
+        from mmdet.structures import DetDataSample
+        from mmengine.structures import InstanceData
+        samples = []
+        for _ in range(n):
+            s = DetDataSample(metainfo=dict(img_shape=size, ori_shape=size, scale_factor=(1.0, 1.0)))
+            k = int(torch.randint(1, 6, (1, ), generator=g))
+            xy = torch.rand(k, 2, generator=g) * torch.tensor([size[1], size[0]]) * 0.7
+            wh = (torch.rand(k, 2, generator=g) * 0.25 + 0.05) * torch.tensor([size[1], size[0]])
+            gt = InstanceData(bboxes=torch.cat([xy, xy + wh], 1),
+                              labels=torch.randint(0, int(student.bbox_head.num_classes), (k, ), generator=g))
+            s.gt_instances = gt
+            samples.append(s)
+    elif toolbox == 'mmseg':
+        from mmengine.structures import PixelData
+        from mmseg.structures import SegDataSample
+        classes = int(student.decode_head.num_classes)
+        samples = []
+        for _ in range(n):
+            labels = torch.randint(0, classes, (1, *size), generator=g)
+            labels[:, :size[0] // 10] = 255  # some ignored pixels
+            samples.append(SegDataSample(gt_sem_seg=PixelData(data=labels),
+                                         metainfo=dict(img_shape=size, ori_shape=size)))
+    else:
+        from mmpretrain.structures import DataSample
+        classes = int(distiller.task.probe(student.eval(), torch.zeros(2, channels, *size)).num_classes)
+        student.train()
+        samples = [DataSample().set_gt_label(i % classes) for i in range(n)]
+    return distiller.data_preprocessor(dict(inputs=inputs, data_samples=samples), training=True)
+
+
+def real_batch(cfg: Config, distiller, args) -> dict:
+    from mmengine.runner import Runner
+    loader_cfg = copy.deepcopy(cfg.train_dataloader)
+    loader_cfg.update(num_workers=0, persistent_workers=False)
+    if args.batch_size:
+        loader_cfg.batch_size = args.batch_size
+    data = next(iter(Runner.build_dataloader(loader_cfg)))
+    return distiller.data_preprocessor(data, training=True)
+
+
+def fresh(batch: dict) -> dict:
+    """The batch with new data-sample objects, so no per-batch memo carries over between steps."""
+    return dict(inputs=batch['inputs'], data_samples=[s.clone() for s in batch['data_samples']])
+
+
+# ------------------------------------------------------------------------------------------------ measure
+class Meter:
+    """Time and peak memory of a step on ``device``."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+
+    def _sync(self) -> None:
+        if self.device.type == 'cuda':
+            torch.cuda.synchronize(self.device)
+
+    def __call__(self, step: Callable[[dict], None], batch: dict):
+        data = fresh(batch)  # outside the timed region
+        self._sync()
+        if self.device.type == 'cuda':
+            torch.cuda.reset_peak_memory_stats(self.device)
+            base = torch.cuda.memory_allocated(self.device)
+        else:
+            base = _reset_peak_rss()
+        start = time.perf_counter()
+        step(data)
+        self._sync()
+        elapsed = time.perf_counter() - start
+        if self.device.type == 'cuda':
+            peak = torch.cuda.max_memory_allocated(self.device) - base
+        else:
+            peak = _status_kib('VmHWM') * 1024 - base if base is not None else float('nan')
+        return elapsed, peak
+
+
+def _status_kib(field: str) -> int:
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith(field + ':'):
+                return int(line.split()[1])
+    raise KeyError(field)
+
+
+def _reset_peak_rss() -> Optional[int]:
+    """Give freed heap memory back to the system, reset the process's peak resident set (Linux) and return
+    the current one in bytes: the step's growth above it is then what the step allocates."""
+    try:
+        ctypes.CDLL('libc.so.6').malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+    try:
+        with open('/proc/self/clear_refs', 'w') as f:
+            f.write('5')
+        return _status_kib('VmRSS') * 1024
+    except OSError:
+        return None
+
+
+def train_step(model, optim, store: Optional[list] = None) -> Callable[[dict], None]:
+    def step(data: dict) -> None:
+        losses = model(**data, mode='loss')
+        loss, _ = model.parse_losses(losses)
+        optim.update_params(loss)
+        if store is not None and getattr(model, 'latest_transition', None) is not None:
+            transition, model.latest_transition = model.latest_transition, None
+            store.append({k: v.detach().to('cpu', non_blocking=True) for k, v in transition.items()})
+    return step
+
+
+def teacher_step(task, teachers) -> Callable[[dict], None]:
+    def step(data: dict) -> None:
+        with torch.no_grad():
+            for t in teachers:
+                task.forward_teacher(t, data['inputs'], data['data_samples'])
+    return step
+
+
+def main(argv=None) -> Dict[str, float]:
+    args = parse_args(argv)
+    cfg = Config.fromfile(args.config)
+    cfg.merge_from_dict(args.cfg_options)
+    if args.batch_size is None:
+        args.batch_size = int(cfg.get('train_dataloader', {}).get('batch_size', 4))
+    device = torch.device(args.device)
+    torch.manual_seed(0)
+    with tempfile.TemporaryDirectory() as tmp, DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
+        teachers = random_teachers(cfg, tmp)
+        rl_weighting = cfg.model.get('weighting', dict(type='MTKD-RL'))
+        if rl_weighting.get('type') not in ('MTKD-RL', 'MTKDRLWeighting'):
+            rl_weighting = dict(type='MTKD-RL')
+        aver, aver_optim = build_distiller(cfg, teachers, dict(type='AVER'), device)
+        rl, rl_optim = build_distiller(cfg, teachers, rl_weighting, device)
+        student, student_optim = build_student(cfg, device)
+        batch = real_batch(cfg, aver, args) if args.data == 'real' else synthetic_batch(aver, args, device)
+        transitions: List[dict] = []
+        steps = {
+            'S': train_step(student, student_optim),
+            'T': teacher_step(aver.task, aver.teachers),
+            'D_AVER': train_step(aver, aver_optim),
+            'D_MTKD-RL': train_step(rl, rl_optim, transitions),
+        }
+        if args.teacher_speedups is not None:
+            probe = torch.randn(2, aver._probe_channels(), *aver.task.probe_size,
+                                generator=torch.Generator().manual_seed(0)).to(device)
+            for name in args.teacher_speedups or list(SPEEDUPS):
+                option = SPEEDUPS[name]
+                speedups = TeacherSpeedups.from_config(option)
+                fast = []
+                for i, t in enumerate(aver.teachers):
+                    t = copy.deepcopy(t)
+                    speedups.apply(t, lambda m: aver.task.probe(m, probe), f'model.teachers[{i}]')
+                    fast.append(t)
+                steps[f'T_{name}'] = teacher_step(aver.task, fast)
+        meter = Meter(device)
+        times = {k: [] for k in steps}
+        memory = {k: [] for k in steps}
+        names = list(steps)
+        # D_AVER first in the untimed rounds: segmentation teachers need the student's logit size
+        warm_order = ['D_AVER'] + [n for n in names if n != 'D_AVER']
+        for r in range(args.warmup_rounds + args.rounds):
+            order = warm_order if r < args.warmup_rounds else names[r % len(names):] + names[:r % len(names)]
+            for name in order:
+                elapsed, peak = meter(steps[name], batch)
+                if r >= args.warmup_rounds:
+                    times[name].append(elapsed)
+                    memory[name].append(peak)
+        update = agent_update_cost(rl.weighting, transitions, device)
+    result = report(args, device, times, memory, update)
+    return result
+
+
+def agent_update_cost(weighting, transitions: List[dict], device: torch.device) -> float:
+    """Median time of one agent optimizer step on one stored batch (as the hook's update loop)."""
+    optim = torch.optim.SGD(weighting.parameters(), lr=0.1)
+    weighting.train()
+    out = []
+    for tr in transitions:
+        if device.type == 'cuda':
+            torch.cuda.synchronize(device)
+        start = time.perf_counter()
+        loss = weighting.update_loss({k: v.to(device, non_blocking=True) for k, v in tr.items()})
+        optim.zero_grad(set_to_none=False)
+        loss.backward()
+        optim.step()
+        if device.type == 'cuda':
+            torch.cuda.synchronize(device)
+        out.append(time.perf_counter() - start)
+    return statistics.median(out) if out else float('nan')
+
+
+def report(args, device, times, memory, update) -> Dict[str, float]:
+    med = {k: statistics.median(v) for k, v in times.items()}
+    med['F'] = statistics.median(s + t for s, t in zip(times['S'], times['T']))
+    mem = {k: statistics.median(v) for k, v in memory.items()}
+    kind = torch.cuda.get_device_name(device) if device.type == 'cuda' else f'CPU, {torch.get_num_threads()} threads'
+    print(f'config: {args.config}')
+    print(f'device: {device} ({kind}); batch {args.batch_size}, input {args.input_size or "probe size"}, '
+          f'{args.data} data; medians of {args.rounds} interleaved rounds')
+    mem_note = 'max allocated above the step start' if device.type == 'cuda' else 'RSS growth in the step'
+    print(f'| variant | median step (ms) | / F | peak memory (MiB, {mem_note}) |')
+    print('|---|---|---|---|')
+    for name in ['S', 'T', 'F'] + [k for k in times if k not in ('S', 'T')]:
+        peak = f'{mem[name] / 2**20:.1f}' if name in mem else ''
+        print(f'| {name} | {med[name] * 1e3:.1f} | {med[name] / med["F"]:.3f} | {peak} |')
+    ratios = {
+        'D_AVER/F': med['D_AVER'] / med['F'],
+        'D_MTKD-RL/F': med['D_MTKD-RL'] / med['F'],
+        'D_MTKD-RL/D_AVER time': med['D_MTKD-RL'] / med['D_AVER'],
+        'D_MTKD-RL/D_AVER memory': mem['D_MTKD-RL'] / mem['D_AVER'] if mem['D_AVER'] > 0 else float('nan'),
+        'T/F': med['T'] / med['F'],
+    }
+    for name in times:
+        if name.startswith('T_'):
+            ratios[f'{name}/T'] = med[name] / med['T']
+    print('ratios: ' + ', '.join(f'{k} {v:.3f}' for k, v in ratios.items()))
+    print(f'agent update per stored batch: {update * 1e3:.2f} ms ({update / med["D_MTKD-RL"] * 100:.1f}% of a '
+          f'D_MTKD-RL step; runs once per stored batch at each agent update)')
+    sys.stdout.flush()
+    return dict(ratios, **{f'{k} ms': v * 1e3 for k, v in med.items()}, agent_update_ms=update * 1e3)
+
+
+if __name__ == '__main__':
+    main()
