@@ -183,7 +183,8 @@ class MultiTeacherDistiller(BaseModel):
 
     def _probe(self):
         """Find the student's and teachers' feature, embedding and output sizes with a dummy batch."""
-        dummy = torch.zeros(2, self._probe_channels(), *self.task.probe_size)
+        channels = self._probe_channels()
+        dummy = torch.zeros(2, channels, *self.task.probe_size)
         was_training = self.student.training
         self.student.eval()
         keys = ['model.student'] + [f'model.teachers[{i}] ({n})' for i, n in enumerate(self.teacher_names)]
