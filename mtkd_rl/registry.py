@@ -8,6 +8,7 @@ from typing import Any, Optional
 
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import Registry
 
 #: Distillers, task adapters, KD losses and connectors.
@@ -19,6 +20,9 @@ MODELS = Registry(
 
 #: The hook that trains the teacher-weighting agent.
 HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='mtkd_rl', locations=['mtkd_rl.hooks'])
+
+#: Data transforms (e.g. ``RemapLabels``, to train a teacher with another label order).
+TRANSFORMS = Registry('transform', parent=MMENGINE_TRANSFORMS, scope='mtkd_rl', locations=['mtkd_rl.datasets'])
 
 #: Teacher weightings (``AVER``, ``EBKD``, ``CA-MKD``, ``MTKD-RL``): the ``weighting`` key of a distiller.
 TEACHER_WEIGHTINGS = Registry('teacher weighting', scope='mtkd_rl', locations=['mtkd_rl.weighting'])
