@@ -4,6 +4,6 @@ from .version import __version__
 
 allow_mmengine_checkpoints()
 
-from .registry import HOOKS, LOOPS, MODELS, TEACHER_WEIGHTINGS  # noqa: E402
+from .registry import HOOKS, LOOPS, MODELS, TEACHER_WEIGHTINGS, TRANSFORMS  # noqa: E402
 
-__all__ = ['__version__', 'MODELS', 'HOOKS', 'LOOPS', 'TEACHER_WEIGHTINGS']
+__all__ = ['__version__', 'MODELS', 'HOOKS', 'LOOPS', 'TEACHER_WEIGHTINGS', 'TRANSFORMS']

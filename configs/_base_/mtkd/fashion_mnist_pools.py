@@ -1,6 +1,6 @@
 # Fashion-MNIST teacher pools for comparing weightings (docs/user_guides/comparing_weightings.md). Distiller
 # configs pick one as `teachers=_base_.<pool>`; train the teachers of a pool first with tools/train.py.
-fmnist_teacher_dir = 'configs/cls/fashion_mnist/teachers'
+fmnist_teacher_dir = '{{ fileDirname }}/../../cls/fashion_mnist/teachers'  # resolved from this file, wherever it is installed
 # The standard pool (three architectures) trained 10 epochs: clearly stronger than the 2-epoch student.
 fmnist_pool3_10e = [
     dict(name='resnet18_w16', config=f'{fmnist_teacher_dir}/resnet18-w16_1xb64-10e_fashion-mnist.py',

@@ -6,7 +6,7 @@
 # and compare weightings with tools/analysis_tools/compare_weightings.py.
 _base_ = ['./students/retinanet_r18-w16_fpn32_1xb8-12e_fmnist-mosaic-128.py']
 
-teacher_dir = 'configs/det/fashion_mnist_mosaic/teachers'
+teacher_dir = '{{ fileDirname }}/teachers'  # next to this config, wherever it is installed
 model = dict(
     _delete_=True,
     type='mtkd_rl.MultiTeacherDistiller',

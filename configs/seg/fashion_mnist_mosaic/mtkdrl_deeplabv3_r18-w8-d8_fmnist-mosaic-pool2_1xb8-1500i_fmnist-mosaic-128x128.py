@@ -5,7 +5,7 @@
 # and compare weightings with tools/analysis_tools/compare_weightings.py.
 _base_ = ['./students/deeplabv3_r18-w8-d8_1xb8-1500i_fmnist-mosaic-128x128.py']
 
-teacher_dir = 'configs/seg/fashion_mnist_mosaic/teachers'
+teacher_dir = '{{ fileDirname }}/teachers'  # next to this config, wherever it is installed
 model = dict(
     _delete_=True,
     type='mtkd_rl.MultiTeacherDistiller',
