@@ -122,6 +122,15 @@ def test_damaged_latest_checkpoint_names_the_newest_intact_one(student_run, tmp_
     assert (work_dir / 'epoch_2.pth').read_bytes() == data[:len(data) // 2]
 
 
+def test_export_of_a_plain_checkpoint_says_what_it_holds(student_run, tmp_path, monkeypatch):
+    ckpt = str(student_run[0] / 'epoch_2.pth')
+    err = tool_error(monkeypatch, 'tools/model_converters/export_student.py', ckpt, str(tmp_path / 'out.pth'))
+    assert f'the checkpoint {ckpt} holds no student weights' in err and 'a plain model checkpoint' in err
+    err = tool_error(monkeypatch, 'tools/model_converters/export_student.py', ckpt, ckpt)
+    assert 'is the checkpoint itself' in err
+    assert not (tmp_path / 'out.pth').exists()
+
+
 def test_test_tool_rejects_a_checkpoint_of_another_model(student_run, random_teachers, tmp_path, monkeypatch):
     """A teacher's checkpoint for the distiller config, or another model's for a plain config, stops with what
     the file holds; the right checkpoint still tests (the distiller and exported cases: test_e2e_classification)."""

@@ -12,7 +12,7 @@ import sys
 import torch
 
 import mtkd_rl  # noqa: F401  (reads mmengine checkpoints under torch's weights-only default)
-from mtkd_rl.checkpoints import CheckpointError, read_checkpoint
+from mtkd_rl.checkpoints import CheckpointError, describe_checkpoint, read_checkpoint
 from mtkd_rl.student import export_student
 
 
@@ -25,8 +25,13 @@ def main():
         if osp.exists(args.out) and osp.exists(args.checkpoint) and osp.samefile(args.out, args.checkpoint):
             raise CheckpointError(f'the output {args.out} is the checkpoint itself, which the export would '
                                   f'overwrite: give another output path')
-        student = export_student(read_checkpoint(args.checkpoint))
-    except (CheckpointError, ValueError) as error:
+        checkpoint = read_checkpoint(args.checkpoint)
+        if not any(str(k).startswith('student.') for k in checkpoint.get('state_dict', checkpoint)):
+            raise CheckpointError(f'the checkpoint {args.checkpoint} holds no student weights (no student.* keys): '
+                                  f'it is {describe_checkpoint(checkpoint)}. Give a checkpoint that '
+                                  f'tools/train.py saved for a MultiTeacherDistiller config.')
+        student = export_student(checkpoint)
+    except CheckpointError as error:
         sys.exit(f'export_student.py: error: {error}')
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     partial = f'{args.out}.partial'
