@@ -2,13 +2,16 @@
 import argparse
 import os
 import os.path as osp
+import sys
 
 from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mtkd_rl  # noqa: F401  (registries and the weights-only checkpoint allow-list)
+from mtkd_rl.checkpoints import CheckpointError, check_new_run, plan_resume
 from mtkd_rl.compat import cpu_ddp_wrapper_cfg, init_cpu_distributed, shutdown_distributed
+from mtkd_rl.preflight import PreflightError, check_amp, check_data_paths, check_launcher
 
 
 def parse_args():
@@ -62,12 +65,31 @@ def merge_args(cfg: Config, args) -> Config:
     return cfg
 
 
+def preflight(cfg: Config, args) -> str:
+    """Check the run before building anything; fix what a resumed run starts from. Returns a line for the log."""
+    check_launcher(args.launcher, 'tools/dist_train.sh CONFIG GPUS')
+    check_amp(cfg)
+    check_data_paths(cfg, ['train_dataloader'] + (['val_dataloader'] if cfg.get('val_cfg') else []))
+    if not cfg.get('resume'):
+        check_new_run(cfg)
+        return ''
+    plan = plan_resume(cfg)
+    cfg.load_from = plan.checkpoint
+    return plan.note
+
+
 def main():
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
+    try:
+        note = preflight(cfg, args)
+    except (PreflightError, CheckpointError) as error:
+        sys.exit(f'tools/train.py: error: {error}')
     if init_cpu_distributed(args.launcher):
         cfg.setdefault('model_wrapper_cfg', cpu_ddp_wrapper_cfg())
     runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
+    if note:
+        runner.logger.info(note)
     runner.train()
     shutdown_distributed()
 
