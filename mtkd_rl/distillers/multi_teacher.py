@@ -15,6 +15,8 @@ from .teachers import input_normalisation, load_teacher
 
 #: The default task adapter of each toolbox's student.
 TASK_ADAPTERS = {'mmpretrain': 'ClassificationAdapter', 'mmdet': 'DetectionAdapter', 'mmseg': 'SegmentationAdapter'}
+#: The default task adapter of an mmdet student with an RPN and a RoI head (Faster/Mask/Cascade R-CNN).
+TWO_STAGE_ADAPTER = 'TwoStageDetectionAdapter'
 
 
 @MODELS.register_module()
@@ -62,7 +64,9 @@ class MultiTeacherDistiller(BaseModel):
             if toolbox not in TASK_ADAPTERS:
                 raise ValueError(f'model.task is not set and {type(self.student).__name__} is not an mmpretrain, '
                                  f"mmdet or mmseg model: set model.task=dict(type='...Adapter')")
-            task = dict(type=TASK_ADAPTERS[toolbox])
+            two_stage = getattr(self.student, 'rpn_head', None) is not None and \
+                getattr(self.student, 'roi_head', None) is not None
+            task = dict(type=TWO_STAGE_ADAPTER if toolbox == 'mmdet' and two_stage else TASK_ADAPTERS[toolbox])
         self.task: TaskAdapter = build(task)
 
         names, modules = [], []
