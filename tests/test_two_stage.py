@@ -241,9 +241,16 @@ def test_distiller_trains_student_and_connectors_not_teachers(distiller):
     distiller.connectors.zero_grad()
 
 
+@pytest.fixture(scope='module')
+def aver_distiller(rcnn_pool):
+    return build_det(dict(rcnn_distiller_cfg(rcnn_pool[:2]), weighting=dict(type='AVER')))
+
+
 @pytest.mark.parametrize('weighting', ['AVER', 'EBKD', 'CA-MKD'])
-def test_fixed_weightings(rcnn_pool, weighting):
-    model = build_det(dict(rcnn_distiller_cfg(rcnn_pool[:2]), weighting=dict(type=weighting)))
+def test_fixed_weightings(aver_distiller, weighting):
+    model = aver_distiller
+    model.weighting = build(dict(type=weighting), TEACHER_WEIGHTINGS, default_args=dict(num_teachers=2))
+    assert set(model.weighting.required_terms) <= set(model.task.provides)
     losses, _, _ = run_loss(model)
     assert torch.isfinite(losses['loss_kd_logit']) and torch.isfinite(losses['loss_kd_feature'])
 
@@ -292,19 +299,27 @@ def test_cascade_rcnn_student_distils_its_first_stage(rcnn_pool):
 
 # ------------------------------------------------------------------------------------------ build-time checks
 def test_one_stage_teacher_must_be_feature_only(rcnn_pool):
-    with pytest.raises(ValueError, match=r"model\.teachers\[3\] \(retinanet\) is a one-stage detector.*"
+    pool = [rcnn_pool[0], rcnn_pool[3]]
+    with pytest.raises(ValueError, match=r"model\.teachers\[1\] \(retinanet\) is a one-stage detector.*"
                                          r"feature_only_teachers=\['retinanet'\]"):
-        build_det(rcnn_distiller_cfg(rcnn_pool))
+        build_det(rcnn_distiller_cfg(pool))
     with pytest.raises(ValueError, match=r"feature_only_teachers names 'retina'.*teacher names"):
-        build_det(rcnn_distiller_cfg(rcnn_pool, feature_only_teachers=['retina']))
+        build_det(rcnn_distiller_cfg(pool, feature_only_teachers=['retina']))
     with pytest.raises(ValueError, match=r'feature_loss is None: they would teach nothing'):
-        build_det(rcnn_distiller_cfg(rcnn_pool, feature_only_teachers=[3], feature_loss=None))
+        build_det(rcnn_distiller_cfg(pool, feature_only_teachers=[1], feature_loss=None))
 
 
 def test_one_stage_student_is_refused(rcnn_pool):
     cfg = rcnn_distiller_cfg(rcnn_pool[:1], student=Config(dict(m=tiny_model_cfg(TEACHER_CFGS['retinanet_r18']))).m)
     with pytest.raises(ValueError, match=r"TwoStageDetectionAdapter but model.student.*type='mtkd_rl.Detection"):
         build_det(cfg)
+
+
+def test_adapter_options_are_checked():
+    with pytest.raises(ValueError, match=r'model\.task\.box_weight must be >= 0'):
+        TwoStageDetectionAdapter(box_weight=-1.0)
+    with pytest.raises(ValueError, match=r'logit_loss\.loss_weight = 0 switches off.*box_weight=0'):
+        TwoStageDetectionAdapter(logit_loss=dict(type='LogitKL', loss_weight=0.0), box_weight=1.0)
 
 
 def test_pools_that_cannot_work_are_refused(rcnn_pool, tmp_path):
