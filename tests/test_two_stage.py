@@ -69,8 +69,7 @@ def mmdet_rcnn(file: str, base: int) -> ConfigDict:
 
 
 def save_teacher(root, name: str, cfg: ConfigDict) -> dict:
-    model = build_det(cfg)
-    model.init_weights()
+    model = build_det(cfg)  # PyTorch's default initialisation: mmdet's init_weights logs every parameter
     path = str(root / f'{name}.pth')
     torch.save(dict(state_dict=model.state_dict(), meta={}), path)
     return dict(name=name, config=dict(model=cfg, default_scope='mmdet'), checkpoint=path)
@@ -93,7 +92,7 @@ def rcnn_distiller_cfg(teachers, student=None, **task) -> ConfigDict:
     cfg = Config.fromfile(RCNN_MTKDRL_CFG).model
     cfg.student = student if student is not None else tiny_rcnn_cfg(Config.fromfile(RCNN_STUDENT_CFG).model, 8)
     cfg.teachers = [copy.deepcopy(t) for t in teachers]
-    cfg.task.update(task)
+    cfg.task.update(dict(probe_size=(64, 64)), **task)
     return cfg
 
 
@@ -298,21 +297,40 @@ def test_cascade_rcnn_student_distils_its_first_stage(rcnn_pool):
 
 
 # ------------------------------------------------------------------------------------------ build-time checks
-def test_one_stage_teacher_must_be_feature_only(rcnn_pool):
-    pool = [rcnn_pool[0], rcnn_pool[3]]
+def validate_pool(task, student, teachers, names):
+    """``task.probe`` on each model (as the distiller does at build time), then ``task.validate``."""
+    dummy = torch.zeros(2, 3, 64, 64)
+    modes = [m.training for m in [student] + list(teachers)]
+    try:
+        with torch.no_grad():
+            shapes = [task.probe(m.eval(), dummy) for m in [student] + list(teachers)]
+    finally:
+        for m, mode in zip([student] + list(teachers), modes):
+            m.train(mode)
+    task.validate(shapes[0], shapes[1:], names)
+    return task
+
+
+def test_one_stage_teacher_must_be_feature_only(rcnn_pool, distiller):
     with pytest.raises(ValueError, match=r"model\.teachers\[1\] \(retinanet\) is a one-stage detector.*"
                                          r"feature_only_teachers=\['retinanet'\]"):
-        build_det(rcnn_distiller_cfg(pool))
+        build_det(rcnn_distiller_cfg([rcnn_pool[0], rcnn_pool[3]]))
+    student, teachers, names = distiller.student, distiller.teachers, distiller.teacher_names
     with pytest.raises(ValueError, match=r"feature_only_teachers names 'retina'.*teacher names"):
-        build_det(rcnn_distiller_cfg(pool, feature_only_teachers=['retina']))
+        validate_pool(TwoStageDetectionAdapter(feature_only_teachers=['retina']), student, teachers, names)
+    with pytest.raises(ValueError, match=r'feature_only_teachers has index 4, but model.teachers has 4 entries'):
+        validate_pool(TwoStageDetectionAdapter(feature_only_teachers=[4]), student, teachers, names)
     with pytest.raises(ValueError, match=r'feature_loss is None: they would teach nothing'):
-        build_det(rcnn_distiller_cfg(pool, feature_only_teachers=[1], feature_loss=None))
+        validate_pool(TwoStageDetectionAdapter(feature_only_teachers=[3], feature_loss=None), student, teachers,
+                      names)
+    # by index; a two-stage teacher may be feature-only too
+    task = validate_pool(TwoStageDetectionAdapter(feature_only_teachers=[3, 'cascade']), student, teachers, names)
+    assert task.logit_teachers == [True, True, False, False]
 
 
-def test_one_stage_student_is_refused(rcnn_pool):
-    cfg = rcnn_distiller_cfg(rcnn_pool[:1], student=Config(dict(m=tiny_model_cfg(TEACHER_CFGS['retinanet_r18']))).m)
+def test_one_stage_student_is_refused(distiller):
     with pytest.raises(ValueError, match=r"TwoStageDetectionAdapter but model.student.*type='mtkd_rl.Detection"):
-        build_det(cfg)
+        validate_pool(TwoStageDetectionAdapter(), distiller.teachers[3], distiller.teachers[:1], ['faster_r18'])
 
 
 def test_adapter_options_are_checked():
@@ -322,21 +340,26 @@ def test_adapter_options_are_checked():
         TwoStageDetectionAdapter(logit_loss=dict(type='LogitKL', loss_weight=0.0), box_weight=1.0)
 
 
-def test_pools_that_cannot_work_are_refused(rcnn_pool, tmp_path):
-    other = tree_rcnn('faster_rcnn_r18', 8)
-    other.roi_head.bbox_head.num_classes = 3
-    with pytest.raises(ValueError, match=r'model\.teachers\[0\] \(three\) predicts 3 classes'):
-        build_det(rcnn_distiller_cfg([save_teacher(tmp_path, 'three', other)]))
+def test_pools_that_cannot_work_are_refused(distiller, tmp_path):
     fewer = tree_rcnn('faster_rcnn_r18', 8)
     fewer.neck.num_outs = 4
     fewer.rpn_head.anchor_generator.strides = [4, 8, 16, 32]
     with pytest.raises(ValueError, match=r'model\.teachers\[0\] \(p2p5\) gives 4 feature levels'):
         build_det(rcnn_distiller_cfg([save_teacher(tmp_path, 'p2p5', fewer)]))
+    other = tree_rcnn('faster_rcnn_r18', 8)
+    other.roi_head.bbox_head.num_classes = 3
+    with pytest.raises(ValueError, match=r'model\.teachers\[0\] \(three\) predicts 3 classes'):
+        validate_pool(TwoStageDetectionAdapter(), distiller.student, [build_det(other)], ['three'])
     coder = tree_rcnn('faster_rcnn_r18', 8)
     coder.roi_head.bbox_head.bbox_coder.target_stds = [0.2, 0.2, 0.4, 0.4]
+    coder = build_det(coder)
     with pytest.raises(ValueError, match=r'model\.teachers\[0\] \(stds\) encodes boxes .*box_weight=0'):
-        build_det(rcnn_distiller_cfg([save_teacher(tmp_path, 'stds', coder)]))
-    assert build_det(rcnn_distiller_cfg([save_teacher(tmp_path, 'stds', coder)], box_weight=0.0))
+        validate_pool(TwoStageDetectionAdapter(box_weight=1.0), distiller.student, [coder], ['stds'])
+    validate_pool(TwoStageDetectionAdapter(box_weight=0.0), distiller.student, [coder], ['stds'])
+    no_train_cfg = tree_rcnn('faster_rcnn_r18', 8)
+    no_train_cfg.train_cfg = None  # a test-only config
+    with pytest.raises(ValueError, match=r'model\.teachers\[0\] \(test_only\) has no train_cfg'):
+        validate_pool(TwoStageDetectionAdapter(), distiller.student, [build_det(no_train_cfg)], ['test_only'])
 
 
 # ------------------------------------------------------------------------------------------ configs
