@@ -7,7 +7,8 @@ zoo = 'https://download.openmmlab.com/mmdetection/v2.0'
 faster_rcnn_pool3 = [
     dict(name='faster_rcnn_r101',  # 39.4 box AP
          config='mmdet::faster_rcnn/faster-rcnn_r101_fpn_1x_coco.py',
-         checkpoint=f'{zoo}/faster_rcnn/faster_rcnn_r101_fpn_1x_coco/faster_rcnn_r101_fpn_1x_coco_20200130-f513f705.pth'),
+         checkpoint=f'{zoo}/faster_rcnn/faster_rcnn_r101_fpn_1x_coco/'
+         'faster_rcnn_r101_fpn_1x_coco_20200130-f513f705.pth'),
     dict(name='faster_rcnn_x101_32x4d',  # 41.2 box AP
          config='mmdet::faster_rcnn/faster-rcnn_x101-32x4d_fpn_1x_coco.py',
          checkpoint=f'{zoo}/faster_rcnn/faster_rcnn_x101_32x4d_fpn_1x_coco/'
