@@ -224,6 +224,17 @@ def test_per_image_loss_is_mmdets_loss_of_each_image_alone(tmp_path):
             torch.testing.assert_close(tp.task_loss[i], expected)
 
 
+def test_batch_without_boxes(distiller):
+    """Images without trees are valid samples: every term is finite, and no RoI is positive."""
+    from test_detection import SHAPES, samples
+    inputs, _ = batch()
+    data = samples(SHAPES, (64, 64), [[], [], []])
+    torch.manual_seed(0)
+    losses = distiller.loss(inputs, data)
+    assert all(torch.isfinite(v).all() for k, v in losses.items() if not isinstance(v, list))
+    assert bool((distiller.task._rois['targets'][0] == 1).all())  # all background
+
+
 def test_distiller_trains_student_and_connectors_not_teachers(distiller):
     losses, _, _ = run_loss(distiller)
     total = sum(v.sum() for k, v in losses.items() if 'loss' in k

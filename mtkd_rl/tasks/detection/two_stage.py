@@ -123,8 +123,9 @@ def per_image_mean(values: torch.Tensor, image: torch.Tensor, counts: torch.Tens
 def class_deltas(bbox_pred: torch.Tensor, labels: torch.Tensor, num_classes: int) -> torch.Tensor:
     """The box deltas ``[N, k]`` of class ``labels`` (the only ones for class-agnostic regression)."""
     if bbox_pred.shape[1] == num_classes * 4 and num_classes > 1:
-        return bbox_pred.view(bbox_pred.shape[0], num_classes, -1)[torch.arange(labels.shape[0]), labels]
-    return bbox_pred.view(bbox_pred.shape[0], -1)[:, :4] if bbox_pred.shape[1] > 4 else bbox_pred
+        rows = torch.arange(labels.shape[0], device=labels.device)
+        return bbox_pred.view(bbox_pred.shape[0], num_classes, -1)[rows, labels]
+    return bbox_pred
 
 
 def roi_per_image_loss(bbox_head: nn.Module, cls_score: torch.Tensor, bbox_pred: torch.Tensor,
@@ -136,14 +137,16 @@ def roi_per_image_loss(bbox_head: nn.Module, cls_score: torch.Tensor, bbox_pred:
     from mmdet.structures.bbox import get_box_tensor
     labels, label_weights, bbox_targets, bbox_weights = targets
     per_roi = bbox_head.loss_cls(cls_score, labels, label_weights, reduction_override='none')
-    pos = (labels >= 0) & (labels < bbox_head.num_classes)
-    if bool(pos.any()):
-        pred = bbox_pred
-        if bbox_head.reg_decoded_bbox:
-            pred = get_box_tensor(bbox_head.bbox_coder.decode(rois[:, 1:], pred))
-        pred = class_deltas(pred[pos], labels[pos], bbox_head.num_classes)
-        box = bbox_head.loss_bbox(pred, bbox_targets[pos], bbox_weights[pos], reduction_override='none')
-        per_roi = per_roi.index_add(0, pos.nonzero()[:, 0], box.reshape(box.shape[0], -1).sum(1))
+    # every RoI at once (no host sync to select positives): negatives have zero box weights
+    pred = bbox_pred
+    if bbox_head.reg_decoded_bbox:
+        pred = get_box_tensor(bbox_head.bbox_coder.decode(rois[:, 1:], pred))
+    num_classes = bbox_head.num_classes
+    pred = class_deltas(pred, labels.clamp(max=num_classes - 1), num_classes)
+    pos = ((labels >= 0) & (labels < num_classes)).to(pred.dtype)
+    box = bbox_head.loss_bbox(pred, bbox_targets, bbox_weights, reduction_override='none')
+    # mmdet's box losses return a 0-dim zero when no weight is positive
+    per_roi = per_roi + (box.reshape(box.shape[0], -1).sum(1) * pos if box.dim() > 0 else box)
     return per_image_mean(per_roi, image, counts)
 
 
@@ -302,7 +305,7 @@ class TwoStageDetectionAdapter(TaskAdapter):
             handle.remove()
         rois = seen['rois'].detach()
         image = rois[:, 0].long()
-        counts = torch.bincount(image, minlength=len(data_samples))
+        counts = image.new_zeros(len(data_samples)).index_add(0, image, torch.ones_like(image))
         samples = rpn_samples(data_samples)
         self._rois = dict(rois=rois, image=image, counts=counts, sampling_results=seen['sampling_results'],
                           rcnn_cfg=seen['rcnn_cfg'], targets=seen['targets'], rpn_samples=samples)
@@ -359,13 +362,12 @@ class TwoStageDetectionAdapter(TaskAdapter):
         extra = student.extra
         loss = per_image_mean(self.logit_loss(student.logits, teacher.logits), extra['image'], extra['counts'])
         if self.box_weight > 0:
-            labels = extra['targets'][0]
-            pos = (labels >= 0) & (labels < extra['num_classes'])
-            per_roi = student.logits.new_zeros(labels.shape[0])
-            if bool(pos.any()):
-                s = class_deltas(extra['bbox_pred'][pos], labels[pos], extra['num_classes'])
-                t = class_deltas(teacher.extra['bbox_pred'][pos], labels[pos], extra['num_classes'])
-                per_roi = per_roi.index_add(0, pos.nonzero()[:, 0], (s - t.detach()).abs().sum(1))
+            labels, num_classes = extra['targets'][0], extra['num_classes']
+            pos = ((labels >= 0) & (labels < num_classes)).to(student.logits.dtype)
+            fg = labels.clamp(max=num_classes - 1)
+            s = class_deltas(extra['bbox_pred'], fg, num_classes)
+            t = class_deltas(teacher.extra['bbox_pred'], fg, num_classes)
+            per_roi = (s - t.detach()).abs().sum(1) * pos
             loss = loss + (self.box_weight / self.alpha) * per_image_mean(per_roi, extra['image'], extra['counts'])
         return loss
 
