@@ -150,6 +150,99 @@ def roi_per_image_loss(bbox_head: nn.Module, cls_score: torch.Tensor, bbox_pred:
     return per_image_mean(per_roi, image, counts)
 
 
+def two_stage_shapes(model: nn.Module, inputs: torch.Tensor) -> ModelShapes:
+    """A two-stage detector's probe: FPN shapes, classes, and in ``extra`` what :meth:`validate` compares."""
+    feats = model.extract_feat(inputs)
+    channels = {int(f.shape[1]) for f in feats}
+    if len(channels) != 1:
+        raise ValueError(f'{type(model).__name__} gives FPN levels with different channel counts '
+                         f'{sorted(channels)}; the embedding averages levels and needs one count')
+    bbox_head, _, _, rcnn_cfg = first_stage(model.roi_head)
+    rpn_outs = model.rpn_head(feats)
+    num_classes = int(bbox_head.num_classes)
+    coder = bbox_head.bbox_coder
+    return ModelShapes(
+        feature_shapes=[tuple(f.shape[1:]) for f in feats],
+        embedding_dim=channels.pop(),
+        summary_dim=num_classes,
+        num_classes=num_classes,
+        extra=dict(
+            two_stage=True,
+            head=f'{type(model).__name__}/{type(bbox_head).__name__}',
+            softmax=not bool(getattr(bbox_head, 'custom_cls_channels', False))
+            and not bool(getattr(bbox_head.loss_cls, 'use_sigmoid', False)),
+            box_coding=(type(coder).__name__, [round(float(v), 6) for v in getattr(coder, 'means', [])],
+                        [round(float(v), 6) for v in getattr(coder, 'stds', [])],
+                        bool(bbox_head.reg_decoded_bbox)),
+            rpn=layout_facts(model.rpn_head, rpn_outs[0]),
+            has_train_cfg=getattr(model.rpn_head, 'train_cfg', None) is not None,
+            has_rcnn_cfg=rcnn_cfg is not None))
+
+
+def two_stage_loss(model: nn.Module, feats: Sequence[torch.Tensor], roi: Dict[str, Any]) -> Tuple[torch.Tensor, dict]:
+    """A two-stage model's per-image RPN + RoI loss on ``feats`` and its first stage's outputs on the RoIs of
+    ``roi`` (a dict of ``rois``, ``image``, ``counts``, ``sampling_results``, ``rcnn_cfg``, ``rpn_samples``)."""
+    bbox_head, _, bbox_forward, rcnn_cfg = first_stage(model.roi_head)
+    with loss_mode(model.rpn_head) as rpn_head:
+        rpn_loss = rpn_per_image_loss(rpn_head, rpn_head(list(feats)), roi['rpn_samples'])
+    out = bbox_forward(tuple(feats), roi['rois'])
+    targets = memoized(roi['rpn_samples'], ('rcnn_targets', id(roi['sampling_results']),
+                                            _coding_key(bbox_head), repr(rcnn_cfg)),
+                       lambda: bbox_head.get_targets(roi['sampling_results'], rcnn_cfg or roi['rcnn_cfg']))
+    roi_loss = roi_per_image_loss(bbox_head, out['cls_score'], out['bbox_pred'], roi['rois'], targets,
+                                  roi['image'], roi['counts'])
+    return rpn_loss + roi_loss, out
+
+
+def roi_batch(rois: torch.Tensor, sampling_results: list, rcnn_cfg: Any, data_samples: list) -> Dict[str, Any]:
+    """The sampled RoIs of a batch with what the per-image terms need (image index, RoIs per image)."""
+    image = rois[:, 0].long()
+    counts = image.new_zeros(len(data_samples)).index_add(0, image, torch.ones_like(image))
+    return dict(rois=rois, image=image, counts=counts, sampling_results=sampling_results, rcnn_cfg=rcnn_cfg,
+                rpn_samples=rpn_samples(data_samples))
+
+
+def own_sampled_rois(model: nn.Module, feats: Sequence[torch.Tensor], data_samples: list) -> Dict[str, Any]:
+    """A two-stage model's own RoIs as its training samples them: its RPN's proposals (``rpn_proposal``
+    settings), assigned and sampled by its first stage's assigner and sampler (ground truth added where its
+    sampler adds it). Used where no two-stage student gives RoIs."""
+    from mmdet.models.utils import unpack_gt_instances
+    from mmdet.structures.bbox import bbox2roi
+    roi_head = model.roi_head
+    _, _, _, rcnn_cfg = first_stage(roi_head)
+    assigner, sampler = roi_head.bbox_assigner, roi_head.bbox_sampler
+    if isinstance(assigner, (list, tuple)):  # CascadeRoIHead
+        assigner, sampler = assigner[0], sampler[0]
+    gts, ignores, metas = unpack_gt_instances(data_samples)
+    proposal_cfg = model.train_cfg.get('rpn_proposal', model.test_cfg.rpn)
+    with loss_mode(model.rpn_head) as rpn_head:
+        proposals = rpn_head.predict_by_feat(*rpn_head(list(feats)), batch_img_metas=metas, cfg=proposal_cfg,
+                                             rescale=False)
+    results = []
+    for i, proposal in enumerate(proposals):
+        proposal.priors = proposal.pop('bboxes')
+        assigned = assigner.assign(proposal, gts[i], ignores[i])
+        results.append(sampler.sample(assigned, proposal, gts[i], feats=[level[i][None] for level in feats]))
+    return roi_batch(bbox2roi([r.priors for r in results]), results, rcnn_cfg, data_samples)
+
+
+def two_stage_teacher_pass(teacher: nn.Module, feats: List[torch.Tensor], roi: Dict[str, Any],
+                           mask_of: Callable) -> ModelPass:
+    """A two-stage teacher's pass on ``roi``: its per-image loss, masked FPN embedding, per-class maximum RoI
+    score and mean RoI entropy; ``extra`` keeps its box deltas, the RoIs and the mask function."""
+    task_loss, out = two_stage_loss(teacher, feats, roi)
+    log_p = F.log_softmax(out['cls_score'], dim=1)
+    p = log_p.exp()
+    num_classes = p.shape[1] - 1
+    summary = p.new_zeros(roi['counts'].shape[0], num_classes).scatter_reduce(
+        0, roi['image'][:, None].expand(-1, num_classes), p[:, :num_classes], 'amax')
+    entropy = per_image_mean(-(p * log_p).sum(1), roi['image'], roi['counts'])
+    embedding = torch.stack([global_pool(f, mask_of(f.shape[-2:])) for f in feats], 0).mean(0)
+    return ModelPass(logits=out['cls_score'], features=feats, task_loss=task_loss, embedding=embedding,
+                     summary=summary, entropy=entropy,
+                     extra=dict(bbox_pred=out['bbox_pred'], mask_of=mask_of, roi=roi))
+
+
 @MODELS.register_module()
 class TwoStageDetectionAdapter(TaskAdapter):
     """Per-image terms for mmdet two-stage detectors (Faster, Mask, Cascade R-CNN with an FPN).
@@ -203,31 +296,7 @@ class TwoStageDetectionAdapter(TaskAdapter):
             shapes = self.dense.probe(model, inputs)
             shapes.extra['two_stage'] = False
             return shapes
-        feats = model.extract_feat(inputs)
-        channels = {int(f.shape[1]) for f in feats}
-        if len(channels) != 1:
-            raise ValueError(f'{type(model).__name__} gives FPN levels with different channel counts '
-                             f'{sorted(channels)}; the embedding averages levels and needs one count')
-        bbox_head, _, _, rcnn_cfg = first_stage(model.roi_head)
-        rpn_outs = model.rpn_head(feats)
-        num_classes = int(bbox_head.num_classes)
-        coder = bbox_head.bbox_coder
-        return ModelShapes(
-            feature_shapes=[tuple(f.shape[1:]) for f in feats],
-            embedding_dim=channels.pop(),
-            summary_dim=num_classes,
-            num_classes=num_classes,
-            extra=dict(
-                two_stage=True,
-                head=f'{type(model).__name__}/{type(bbox_head).__name__}',
-                softmax=not bool(getattr(bbox_head, 'custom_cls_channels', False))
-                and not bool(getattr(bbox_head.loss_cls, 'use_sigmoid', False)),
-                box_coding=(type(coder).__name__, [round(float(v), 6) for v in getattr(coder, 'means', [])],
-                            [round(float(v), 6) for v in getattr(coder, 'stds', [])],
-                            bool(bbox_head.reg_decoded_bbox)),
-                rpn=layout_facts(model.rpn_head, rpn_outs[0]),
-                has_train_cfg=getattr(model.rpn_head, 'train_cfg', None) is not None,
-                has_rcnn_cfg=rcnn_cfg is not None))
+        return two_stage_shapes(model, inputs)
 
     def validate(self, student: ModelShapes, teachers: Sequence[ModelShapes], names: Sequence[str]) -> None:
         """Check the student's kind, classes, which teachers can teach logits and what each teacher needs."""
@@ -303,36 +372,18 @@ class TwoStageDetectionAdapter(TaskAdapter):
                 losses = student.loss(inputs, data_samples)
         finally:
             handle.remove()
-        rois = seen['rois'].detach()
-        image = rois[:, 0].long()
-        counts = image.new_zeros(len(data_samples)).index_add(0, image, torch.ones_like(image))
-        samples = rpn_samples(data_samples)
-        self._rois = dict(rois=rois, image=image, counts=counts, sampling_results=seen['sampling_results'],
-                          rcnn_cfg=seen['rcnn_cfg'], targets=seen['targets'], rpn_samples=samples)
+        roi = roi_batch(seen['rois'].detach(), seen['sampling_results'], seen['rcnn_cfg'], data_samples)
+        roi['targets'] = seen['targets']
+        self._rois = roi
         with torch.no_grad():
             rpn_outs = tuple([o.detach() for o in out] for out in seen['rpn_outs'])
-            task_loss = rpn_per_image_loss(student.rpn_head, rpn_outs, samples) + roi_per_image_loss(
-                bbox_head, seen['cls_score'].detach(), seen['bbox_pred'].detach(), rois, seen['targets'], image,
-                counts)
+            task_loss = rpn_per_image_loss(student.rpn_head, rpn_outs, roi['rpn_samples']) + roi_per_image_loss(
+                bbox_head, seen['cls_score'].detach(), seen['bbox_pred'].detach(), roi['rois'], seen['targets'],
+                roi['image'], roi['counts'])
         extra = dict(self._rois, bbox_pred=seen['bbox_pred'], num_classes=int(bbox_head.num_classes),
                      mask_of=self._masks(inputs, data_samples))
         return ModelPass(logits=seen['cls_score'], features=seen['feats'], task_loss=task_loss, losses=losses,
                          extra=extra)
-
-    def _two_stage_terms(self, model: nn.Module, feats: Sequence[torch.Tensor]) -> Tuple[torch.Tensor, dict]:
-        """A two-stage model's per-image RPN + RoI loss on ``feats`` and its first stage's outputs on the
-        student's RoIs."""
-        roi = self._rois
-        bbox_head, _, bbox_forward, rcnn_cfg = first_stage(model.roi_head)
-        with loss_mode(model.rpn_head) as rpn_head:
-            rpn_loss = rpn_per_image_loss(rpn_head, rpn_head(list(feats)), roi['rpn_samples'])
-        out = bbox_forward(tuple(feats), roi['rois'])
-        targets = memoized(roi['rpn_samples'], ('rcnn_targets', id(roi['sampling_results']),
-                                                _coding_key(bbox_head), repr(rcnn_cfg)),
-                           lambda: bbox_head.get_targets(roi['sampling_results'], rcnn_cfg or roi['rcnn_cfg']))
-        roi_loss = roi_per_image_loss(bbox_head, out['cls_score'], out['bbox_pred'], roi['rois'], targets,
-                                      roi['image'], roi['counts'])
-        return rpn_loss + roi_loss, out
 
     def forward_teacher(self, teacher: nn.Module, inputs: torch.Tensor, data_samples: list) -> ModelPass:
         """A two-stage teacher's FPN levels and first-stage RoI head on the student's sampled RoIs (a dense
@@ -343,18 +394,7 @@ class TwoStageDetectionAdapter(TaskAdapter):
             raise RuntimeError('TwoStageDetectionAdapter: forward_student must run before forward_teacher in an '
                                "iteration (the teachers score the student's sampled RoIs)")
         feats = list(teacher.extract_feat(inputs))
-        task_loss, out = self._two_stage_terms(teacher, feats)
-        mask_of = self._masks(inputs, data_samples)
-        roi = self._rois
-        log_p = F.log_softmax(out['cls_score'], dim=1)
-        p = log_p.exp()
-        num_classes = p.shape[1] - 1
-        summary = p.new_zeros(len(data_samples), num_classes).scatter_reduce(
-            0, roi['image'][:, None].expand(-1, num_classes), p[:, :num_classes], 'amax')
-        entropy = per_image_mean(-(p * log_p).sum(1), roi['image'], roi['counts'])
-        embedding = torch.stack([global_pool(f, mask_of(f.shape[-2:])) for f in feats], 0).mean(0)
-        return ModelPass(logits=out['cls_score'], features=feats, task_loss=task_loss, embedding=embedding,
-                         summary=summary, entropy=entropy, extra=dict(bbox_pred=out['bbox_pred'], mask_of=mask_of))
+        return two_stage_teacher_pass(teacher, feats, self._rois, self._masks(inputs, data_samples))
 
     # ------------------------------------------------------------------------------------------ per-image terms
     def logit_kd(self, student: ModelPass, teacher: ModelPass, data_samples: list) -> torch.Tensor:
@@ -392,7 +432,7 @@ class TwoStageDetectionAdapter(TaskAdapter):
         per-image detection loss on the student's RoIs."""
         if not is_two_stage(teacher_model):
             return self.dense.feature_teacher_loss(teacher_model, connected, teacher, student, data_samples)
-        return self._two_stage_terms(teacher_model, connected)[0]
+        return two_stage_loss(teacher_model, connected, self._rois)[0]
 
     def teaches_logits(self, index: int) -> bool:
         """Feature-only and one-stage teachers give no region-level KD."""
