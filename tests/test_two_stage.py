@@ -16,10 +16,10 @@ from mmengine.config import Config, ConfigDict
 
 import mtkd_rl  # noqa: F401
 from mtkd_rl.registry import TEACHER_WEIGHTINGS, build
-from mtkd_rl.tasks.detection import TwoStageDetectionAdapter
+from mtkd_rl.tasks.detection import MixedPoolDetectionAdapter, TwoStageDetectionAdapter
 from conftest import REPO, cfg_options, run_tool
-from test_detection import (MMDET_TEST, SMALL_RUN, TEACHER_CFGS, batch, build_det, coco_metrics, tiny_model_cfg,
-                            treecrown)  # noqa: F401  (treecrown is a fixture)
+from test_detection import (MMDET_TEST, MTKDRL_CFG, SMALL_RUN, STUDENT_CFG, TEACHER_CFGS, batch, build_det,
+                            coco_metrics, tiny_model_cfg, treecrown)  # noqa: F401  (treecrown is a fixture)
 
 mmdet = pytest.importorskip('mmdet', reason='mmdet missing; run: bash tools/setup_env.sh')
 
@@ -305,6 +305,35 @@ def test_cascade_rcnn_student_distils_its_first_stage(rcnn_pool):
     losses['loss_kd_logit'].backward()
     heads = model.student.roi_head.bbox_head
     assert heads[0].fc_cls.weight.grad.abs().sum() > 0 and heads[1].fc_cls.weight.grad is None
+
+
+# ------------------------------------------------------------------------------- one-stage student
+def retinanet_distiller_cfg(teachers, **task) -> ConfigDict:
+    cfg = Config.fromfile(MTKDRL_CFG).model
+    cfg.student = Config(dict(m=tiny_model_cfg(STUDENT_CFG, 8))).m
+    cfg.teachers = [copy.deepcopy(t) for t in teachers]
+    cfg.task.update(dict(type='mtkd_rl.MixedPoolDetectionAdapter'), **task)
+    return cfg
+
+
+def test_two_stage_teacher_in_a_retinanet_pool_teaches_features(rcnn_pool):
+    """A Faster R-CNN teacher of a RetinaNet student: feature-only, scored on its own sampled RoIs."""
+    with pytest.raises(ValueError, match=r"model\.teachers\[1\] \(faster_r18\) is a two-stage detector.*"
+                                         r"feature_only_teachers=\['faster_r18'\]"):
+        build_det(retinanet_distiller_cfg([rcnn_pool[3], rcnn_pool[0]]))
+    cfg = retinanet_distiller_cfg([rcnn_pool[3], rcnn_pool[0]], feature_only_teachers=['faster_r18'])
+    model = build_distiller(cfg)
+    assert isinstance(model.task, MixedPoolDetectionAdapter) and model.task.logit_teachers == [True, False]
+    losses, inputs, data = run_loss(model)
+    assert float(losses['w_logit.faster_r18']) == 0.0 and float(losses['kd_feature.faster_r18']) > 0
+    with torch.no_grad():
+        tp = model.task.forward_teacher(model.teachers[1], inputs, data)
+    roi = tp.extra['roi']
+    assert set(roi['image'].tolist()) == {0, 1, 2} and tp.summary.shape == (3, 1)
+    assert torch.isfinite(tp.task_loss).all() and tp.task_loss.shape == (3, )
+    # CA-MKD's feature-side loss: the teacher's heads on its own levels give its own loss
+    own = model.task.feature_teacher_loss(model.teachers[1], tp.features, tp, None, data)
+    torch.testing.assert_close(own, tp.task_loss)
 
 
 # ------------------------------------------------------------------------------------------ build-time checks
