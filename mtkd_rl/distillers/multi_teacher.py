@@ -18,6 +18,8 @@ from .teachers import input_channels, input_normalisation, load_teacher
 
 #: The default task adapter of each toolbox's student.
 TASK_ADAPTERS = {'mmpretrain': 'ClassificationAdapter', 'mmdet': 'DetectionAdapter', 'mmseg': 'SegmentationAdapter'}
+#: The default task adapter of an mmdet student with an RPN and a RoI head (Faster/Mask/Cascade R-CNN).
+TWO_STAGE_ADAPTER = 'TwoStageDetectionAdapter'
 
 
 @MODELS.register_module()
@@ -140,7 +142,9 @@ class MultiTeacherDistiller(BaseModel):
             if toolbox is None:
                 raise ValueError(f"model.task has no type and {type(self.student).__name__} is not an mmpretrain, "
                                  f"mmdet or mmseg model: set model.task=dict(type='...Adapter')")
-            task['type'] = TASK_ADAPTERS[toolbox]
+            two_stage = getattr(self.student, 'rpn_head', None) is not None and \
+                getattr(self.student, 'roi_head', None) is not None
+            task['type'] = TWO_STAGE_ADAPTER if toolbox == 'mmdet' and two_stage else TASK_ADAPTERS[toolbox]
         adapter = MODELS.get(task['type']) if isinstance(task['type'], str) else task['type']
         if adapter is None:
             raise KeyError(f"model.task.type '{task['type']}' is unknown; choose one of "

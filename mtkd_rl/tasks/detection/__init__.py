@@ -1,12 +1,17 @@
 """Detection: the adapter for mmdet dense detectors (``adapter``), the heads' per-image losses with one target
-assignment per batch (``dense_losses``), and anchor layouts and valid-position masks (``layout``)."""
+assignment per batch (``dense_losses``), anchor layouts and valid-position masks (``layout``), the adapter of
+two-stage detectors (``two_stage``), and the one-stage student's adapter for pools with two-stage teachers
+(``mixed_pool``)."""
 from .adapter import DetectionAdapter, binary_entropy
 from .dense_losses import (AnchorTargets, anchor_targets, assignment_key, detection_losses, loss_mode,
                            per_image_detection_loss, per_image_loss_by_image)
 from .layout import LAYOUT_KEYS, BatchMasks, decode_boxes, flatten_levels, valid_mask
+from .mixed_pool import MixedPoolDetectionAdapter
+from .two_stage import TwoStageDetectionAdapter, is_two_stage
 
 __all__ = [
     'DetectionAdapter', 'binary_entropy', 'AnchorTargets', 'anchor_targets', 'assignment_key', 'detection_losses',
     'loss_mode', 'per_image_detection_loss', 'per_image_loss_by_image', 'LAYOUT_KEYS', 'BatchMasks',
-    'decode_boxes', 'flatten_levels', 'valid_mask'
+    'decode_boxes', 'flatten_levels', 'valid_mask', 'TwoStageDetectionAdapter', 'is_two_stage',
+    'MixedPoolDetectionAdapter'
 ]
