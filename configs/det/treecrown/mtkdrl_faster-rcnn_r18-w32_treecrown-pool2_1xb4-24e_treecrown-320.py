@@ -6,7 +6,7 @@
 #   python tools/train.py configs/det/treecrown/mtkdrl_faster-rcnn_r18-w32_treecrown-pool2_1xb4-24e_treecrown-320.py
 _base_ = ['./students/faster-rcnn_r18-w32_fpn_1xb4-24e_treecrown-320.py']
 
-teacher_dir = 'configs/det/treecrown/teachers'
+teacher_dir = '{{ fileDirname }}/teachers'  # next to this config, wherever it is installed
 model = dict(
     _delete_=True,
     type='mtkd_rl.MultiTeacherDistiller',
