@@ -12,7 +12,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 
-from mtkd_rl.weighting import TeacherWeights, restrict_weights
+from mtkd_rl.weighting import TeacherWeights
 
 #: A sample's group: ``(order, label)``; groups are listed by ``order``.
 Group = Tuple[float, str]
@@ -163,7 +163,14 @@ def collect_teacher_weights(model: nn.Module,
     """
     weighting = model.weighting
     captured: List[TeacherWeights] = []
-    handle = weighting.register_forward_hook(lambda module, args, output: captured.append(output))
+    distiller_weights = model.teacher_weights
+
+    def capture(terms):
+        weights = distiller_weights(terms)
+        captured.append(weights)
+        return weights
+
+    model.teacher_weights = capture  # the weights exactly as the distiller's loss uses them
     was_training = model.training
     trained_by_hook = getattr(weighting, 'trained_by_hook', False)
     model.eval()
@@ -181,17 +188,14 @@ def collect_teacher_weights(model: nn.Module,
                 if len(captured) != 1:
                     raise RuntimeError(f'the weighting ran {len(captured)} times in one distiller pass')
                 weights = captured[0]
-                w_logit = weights.logit
-                if not bool(model.logit_teachers.all()):
-                    w_logit = restrict_weights(w_logit, model.logit_teachers)
-                logit.append(w_logit.float())
+                logit.append(weights.logit.float())
                 if model.with_feature_kd:
                     feature.append(weights.feature.float())
                 groups += [group(s) for s in batch['data_samples']]
                 if max_samples is not None and len(groups) >= max_samples:
                     break
     finally:
-        handle.remove()
+        del model.teacher_weights
         weighting.trained_by_hook = trained_by_hook
         model.train(was_training)
     if not groups:

@@ -11,7 +11,8 @@ from mmengine.registry import MODELS as MMENGINE_MODELS
 from mtkd_rl.registry import MODELS, TEACHER_WEIGHTINGS, build
 from mtkd_rl.tasks import ModelShapes, TaskAdapter
 from mtkd_rl.tasks.base import toolbox_of
-from mtkd_rl.weighting import TeacherWeighting, normalized_reward, restrict_weights
+from mtkd_rl.weighting import (DistillationTerms, TeacherWeighting, TeacherWeights, normalized_reward,
+                              restrict_weights)
 from .teacher_check import TeacherPoolCheck
 from .teacher_speedups import TeacherSpeedups
 from .teachers import input_channels, input_normalisation, load_teacher
@@ -259,6 +260,15 @@ class MultiTeacherDistiller(BaseModel):
             return self.loss(inputs, data_samples)
         return self.student(inputs, data_samples, mode)
 
+    def teacher_weights(self, terms: DistillationTerms) -> TeacherWeights:
+        """The weighting's weights for one batch, with the logit weight of teachers that teach features only
+        moved onto the others."""
+        weights = self.weighting(terms)
+        if not self._all_teach_logits:
+            weights = TeacherWeights(restrict_weights(weights.logit, self.logit_teachers), weights.feature,
+                                     weights.rollout)
+        return weights
+
     def loss(self, inputs: torch.Tensor, data_samples: list) -> Dict[str, torch.Tensor]:
         """One training iteration's losses: the student's own, plus the weighted logit and feature KD."""
         if self.weighting.learnable and not getattr(self.weighting, 'trained_by_hook', False):
@@ -274,11 +284,8 @@ class MultiTeacherDistiller(BaseModel):
                          for conns, tp in zip(self.connectors, teachers)]
         terms = self.task.terms(student, teachers, connected, data_samples, self.teachers,
                                 self.weighting.required_terms)
-        weights = self.weighting(terms)
-
+        weights = self.teacher_weights(terms)
         w_logit = weights.logit
-        if not self._all_teach_logits:
-            w_logit = restrict_weights(w_logit, self.logit_teachers)
         alpha, beta = self.task.alpha, self.task.beta
         kd_logit = (w_logit * terms.logit_kd).sum(1)
         losses = {f'student.{k}': v for k, v in student.losses.items()}
