@@ -99,8 +99,8 @@ def test_ones_weighting_weighs_every_teacher_one():
 def test_remap_labels_on_real_fashion_mnist(fashion_mnist):
     from mmengine.registry import DefaultScope
     from mmpretrain.registry import DATASETS
-    cfg = Config.fromfile(f'{FMNIST_CFG}/teachers/regnetx-s8_1xb64-10e_fashion-mnist-swap4.py')
-    plain_cfg = Config.fromfile(f'{FMNIST_CFG}/teachers/regnetx-s8_1xb64-10e_fashion-mnist.py')
+    cfg = Config.fromfile(f'{FMNIST_CFG}/teachers/mobilenetv2-w0.5_1xb64-1e_fashion-mnist-swap4.py')
+    plain_cfg = Config.fromfile(f'{FMNIST_CFG}/teachers/mobilenetv2-w0.5_1xb64-1e_fashion-mnist.py')
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         swapped = DATASETS.build(dict(cfg.train_dataloader.dataset, indices=200))
         plain = DATASETS.build(dict(plain_cfg.train_dataloader.dataset, indices=200))

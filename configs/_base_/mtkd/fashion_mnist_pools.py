@@ -10,12 +10,24 @@ fmnist_pool3_10e = [
     dict(name='mobilenetv2_w05', config=f'{fmnist_teacher_dir}/mobilenetv2-w0.5_1xb64-10e_fashion-mnist.py',
          checkpoint='work_dirs/mobilenetv2-w0.5_1xb64-10e_fashion-mnist/epoch_10.pth'),
 ]
-# A mixed pool: one strong teacher, one weak one (one epoch on 6000 images) and one poor one that learnt another
-# label order on four classes, so it is confidently wrong on their images.
+# The standard pool trained one epoch on all 60000 training images: a CPU-sized pool, clearly stronger than a
+# student trained on a 4000-image subset (the *_fashion-mnist-4k distiller configs).
+fmnist_pool3_1e = [
+    dict(name='resnet18_w16', config=f'{fmnist_teacher_dir}/resnet18-w16_1xb64-1e_fashion-mnist.py',
+         checkpoint='work_dirs/resnet18-w16_1xb64-1e_fashion-mnist/epoch_1.pth'),
+    dict(name='regnetx_s8', config=f'{fmnist_teacher_dir}/regnetx-s8_1xb64-1e_fashion-mnist.py',
+         checkpoint='work_dirs/regnetx-s8_1xb64-1e_fashion-mnist/epoch_1.pth'),
+    dict(name='mobilenetv2_w05', config=f'{fmnist_teacher_dir}/mobilenetv2-w0.5_1xb64-1e_fashion-mnist.py',
+         checkpoint='work_dirs/mobilenetv2-w0.5_1xb64-1e_fashion-mnist/epoch_1.pth'),
+]
+# A mixed pool: the strong ResNet-18 w16 of the one-epoch pool, a weak MobileNetV2 x0.5 (one epoch on 6000
+# images) and a poor MobileNetV2 x0.5 that learnt another label order on four classes, so it is confidently
+# wrong on their images (40% of the data).
 fmnist_mixedpool3 = [
-    fmnist_pool3_10e[0],
+    fmnist_pool3_1e[0],
     dict(name='mobilenetv2_w05_weak', config=f'{fmnist_teacher_dir}/mobilenetv2-w0.5_1xb64-1e_fashion-mnist-6k.py',
          checkpoint='work_dirs/mobilenetv2-w0.5_1xb64-1e_fashion-mnist-6k/epoch_1.pth'),
-    dict(name='regnetx_s8_swap4', config=f'{fmnist_teacher_dir}/regnetx-s8_1xb64-10e_fashion-mnist-swap4.py',
-         checkpoint='work_dirs/regnetx-s8_1xb64-10e_fashion-mnist-swap4/epoch_10.pth'),
+    dict(name='mobilenetv2_w05_swap4',
+         config=f'{fmnist_teacher_dir}/mobilenetv2-w0.5_1xb64-1e_fashion-mnist-swap4.py',
+         checkpoint='work_dirs/mobilenetv2-w0.5_1xb64-1e_fashion-mnist-swap4/epoch_1.pth'),
 ]
