@@ -27,6 +27,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from mmengine.config import Config
 
+from mtkd_rl.analysis.training_log import load_training_log
 from mtkd_rl.registry import TEACHER_WEIGHTINGS
 from mtkd_rl.student import is_distiller_config, to_student_config
 
@@ -174,12 +175,18 @@ class RunResult:
         weights: Per logged weight key (``w_logit.<teacher>``, ``w_feature.<teacher>``), its mean over the
             logged training iterations.
         work_dir: The run's folder.
+        weights_after_warmup: The same means over the iterations after the agent's warm-up (the hook's
+            ``warmup_epochs`` / ``warmup_iters``), when the weights the agent chose; equal to ``weights`` for a
+            run without warm-up.
+        warmup_end: The iteration the warm-up ended at, or None for a run without warm-up.
     """
     variant: str
     seed: int
     value: float
     weights: Dict[str, float]
     work_dir: str
+    weights_after_warmup: Dict[str, float] = field(default_factory=dict)
+    warmup_end: Optional[float] = None
 
 
 def scalar_logs(work_dir: str) -> List[str]:
@@ -222,11 +229,15 @@ def read_run(work_dir: str, metric: str, variant: str, seed: int) -> RunResult:
     keys: List[str] = []
     for record in train.values():
         keys += [k for k in record if k.startswith(('w_logit.', 'w_feature.')) and k not in keys]
-    weights = {}
+    warmup_end = load_training_log(work_dir).warmup_end if keys else None
+    weights, after = {}, {}
     for key in keys:
         values = [r[key] for r in train.values() if key in r]
         weights[key] = sum(values) / len(values)
-    return RunResult(variant, seed, float(last_val[metric]), weights, work_dir)
+        later = [r[key] for step, r in train.items() if key in r and (warmup_end is None or step > warmup_end)]
+        if later:
+            after[key] = sum(later) / len(later)
+    return RunResult(variant, seed, float(last_val[metric]), weights, work_dir, after, warmup_end)
 
 
 @dataclass
@@ -320,6 +331,8 @@ class Study:
         if osp.exists(done):
             with open(done) as f:
                 result = RunResult(**json.load(f))
+            if scalar_logs(run_dir):  # what the logs say now (a result written by an older version lacks keys)
+                result = read_run(run_dir, self.metric, variant.spec, seed)
             self.log(f'[study] {variant.spec} seed {seed}: finished before, {self.metric} = {result.value}')
             return result
         # an interrupted run continues from its latest checkpoint; a new one keeps the config's load_from
@@ -403,12 +416,14 @@ def write_reports(work_dir: str, metric: str, results: Sequence[RunResult], teac
                  png=osp.join(work_dir, 'results.png'))
     with open(paths['csv'], 'w', newline='') as f:
         writer = csv.writer(f)
-        writer.writerow(['variant', 'seed', metric] + weight_keys)
+        writer.writerow(['variant', 'seed', metric] + weight_keys + [f'{k} after warm-up' for k in weight_keys])
         for r in results:
-            writer.writerow([r.variant, r.seed, repr(r.value)] + [repr(r.weights[k]) if k in r.weights else ''
-                                                                  for k in weight_keys])
+            writer.writerow([r.variant, r.seed, repr(r.value)]
+                            + [repr(r.weights[k]) if k in r.weights else '' for k in weight_keys]
+                            + [repr(r.weights_after_warmup[k]) if k in r.weights_after_warmup else ''
+                               for k in weight_keys])
         for name, value in teachers.items():
-            writer.writerow([f'teacher {name}', '', repr(value)] + [''] * len(weight_keys))
+            writer.writerow([f'teacher {name}', '', repr(value)] + [''] * (2 * len(weight_keys)))
 
     teacher_names: List[str] = []
     for key in weight_keys:
@@ -420,8 +435,9 @@ def write_reports(work_dir: str, metric: str, results: Sequence[RunResult], teac
     lines = [f'# Weighting comparison{": " + title if title else ""}', '',
              f'`{metric}` at the last validation of each run; mean ± sample std (ddof=1) over seeds '
              f'{", ".join(map(str, seeds))}. Weights: the mean of the logged `w_logit.<teacher>` / '
-             f'`w_feature.<teacher>` values over all logged training iterations (warm-up included), averaged '
-             f'over seeds.', '',
+             f'`w_feature.<teacher>` values over the logged training iterations after the agent\'s warm-up '
+             f'(all iterations for a weighting without one), averaged over seeds; `results.csv` also has the '
+             f'means over all iterations.', '',
              '| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
     for variant, runs in by_variant.items():
         if not runs:
@@ -433,7 +449,8 @@ def write_reports(work_dir: str, metric: str, results: Sequence[RunResult], teac
         for name in teacher_names:
             parts = []
             for kind in ('w_logit', 'w_feature'):
-                ws = [r.weights[f'{kind}.{name}'] for r in runs if f'{kind}.{name}' in r.weights]
+                ws = [r.weights_after_warmup[f'{kind}.{name}'] for r in runs
+                      if f'{kind}.{name}' in r.weights_after_warmup]
                 parts.append(f'{sum(ws) / len(ws):.3f}' if ws else '-')
             cells.append(' / '.join(parts) if any(p != '-' for p in parts) else '')
         lines.append('| ' + ' | '.join(cells) + ' |')

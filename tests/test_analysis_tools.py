@@ -173,3 +173,28 @@ def test_groups_of_detection_and_segmentation_images():
     assert sample_group(seg, 'class', classes=['bg', 'nucleus']) == (1.0, 'nucleus')
     with pytest.raises(ValueError, match='--group-by objects needs detection samples'):
         sample_group(seg, 'objects')
+
+
+def test_study_weights_after_the_warmup(resumed_run, tmp_path):
+    """The study reports the mean weights the agent chose, after its warm-up, next to the mean over the run."""
+    import shutil
+    from mtkd_rl.study import read_run
+    work_dir, first, second = resumed_run
+    run_dir = tmp_path / 'run'
+    shutil.copytree(work_dir, run_dir)
+    last = run_dir / osp.basename(second) / 'vis_data' / 'scalars.json'
+    with open(last, 'a') as f:  # the run's validation (this tiny run validates every 10 epochs)
+        f.write(json.dumps({'accuracy/top1': 12.5, 'step': 2}) + '\n')
+    result = read_run(str(run_dir), 'accuracy/top1', 'MTKD-RL', 0)
+    expected = [r for r in scalars(first) if 'iter' in r and r['step'] <= 4] + \
+        [r for r in scalars(second) if 'iter' in r]
+    assert result.value == 12.5 and result.warmup_end == 4
+    for name in ('resnet18_w16', 'regnetx_s8', 'mobilenetv2_w05'):
+        for kind in ('w_logit', 'w_feature'):
+            key = f'{kind}.{name}'
+            assert result.weights[key] == pytest.approx(sum(r[key] for r in expected) / 8, rel=1e-12)
+            after = [r[key] for r in expected if r['step'] > 4]
+            assert result.weights_after_warmup[key] == pytest.approx(sum(after) / 4, rel=1e-12)
+    # during the warm-up every teacher weighs 1; after it the logit weights are on the simplex
+    assert sum(result.weights_after_warmup[f'w_logit.{n}']
+               for n in ('resnet18_w16', 'regnetx_s8', 'mobilenetv2_w05')) == pytest.approx(1.0, abs=1e-5)
