@@ -95,3 +95,26 @@ def distiller_cfg(teachers, **overrides):
     model['data_preprocessor'] = cfg.data_preprocessor.to_dict()
     model.update(overrides)
     return model
+
+
+#: Every optional DistillationTerms field the adapters compute on request (all of them computed these before).
+EVERY_OPTIONAL_TERM = frozenset({'student_loss', 'embeddings', 'summaries', 'cosine', 'teacher_entropy'})
+
+
+def count_calls(monkeypatch, owner, name: str, counts: dict) -> None:
+    """Count the calls of ``owner.name`` (a module's function or an object's method) in ``counts[name]``."""
+    function = getattr(owner, name)
+    counts.setdefault(name, 0)
+
+    def counting(*args, **kwargs):
+        counts[name] += 1
+        return function(*args, **kwargs)
+    monkeypatch.setattr(owner, name, counting)
+
+
+def assert_equal_losses(ours: dict, reference: dict) -> None:
+    """The same loss keys with bitwise equal values (tensors or per-level lists of tensors)."""
+    assert list(ours) == list(reference)
+    for key, value in ours.items():
+        values, expected = (value, reference[key]) if isinstance(value, list) else ([value], [reference[key]])
+        assert all(torch.equal(v, e) for v, e in zip(values, expected)), key

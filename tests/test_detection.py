@@ -22,7 +22,7 @@ import mtkd_rl  # noqa: F401
 from mtkd_rl.registry import build
 from mtkd_rl.tasks.detection import (DetectionAdapter, assignment_key, detection_losses, loss_mode,
                                      per_image_detection_loss, per_image_loss_by_image, valid_mask)
-from conftest import REPO, cfg_options, run_tool
+from conftest import EVERY_OPTIONAL_TERM, REPO, assert_equal_losses, cfg_options, count_calls, run_tool
 
 mmdet = pytest.importorskip('mmdet', reason='mmdet missing; run: bash tools/setup_env.sh')
 from mmdet.structures import DetDataSample  # noqa: E402
@@ -426,6 +426,41 @@ def test_distiller_loss_runs_the_student_once_and_trains_student_and_connectors(
     assert distiller.student.backbone.conv1.weight.grad.abs().sum() > 0
     assert all(p.grad is None for t in distiller.teachers for p in t.parameters())
     assert distiller.latest_transition is not None and distiller.latest_transition['reward'].shape == (3, )
+
+
+def test_only_the_terms_the_weighting_reads_are_computed_and_losses_stay(distiller, monkeypatch):
+    from mtkd_rl.tasks.detection import adapter, dense_losses
+    from mtkd_rl.weighting import AverageWeighting
+    monkeypatch.setattr(distiller, 'weighting', AverageWeighting(3))
+    distiller.train()
+    counts, captured = {}, []
+    for owner, name in ((adapter, 'binary_entropy'), (adapter, 'global_pool'),
+                        (dense_losses, 'anchor_head_per_image_loss'), (distiller.task, 'cosine')):
+        count_calls(monkeypatch, owner, name, counts)
+    terms_of = distiller.task.terms
+    monkeypatch.setattr(distiller.task, 'terms', lambda *a, **k: captured.append(terms_of(*a, **k)) or captured[-1])
+    inputs, data = batch()
+    aver = distiller.loss(inputs, data)
+    # AVER: the two RetinaNet teachers' own losses (logged as teacher_risk), not the student's; no entropy,
+    # embedding or cosine
+    assert counts == {'binary_entropy': 0, 'global_pool': 0, 'anchor_head_per_image_loss': 2, 'cosine': 0}
+    terms = captured[-1]
+    assert terms.student_loss is None and terms.cosine is None and terms.teacher_entropy is None
+    assert terms.embeddings == [] and terms.summaries == [] and terms.teacher_loss.shape == (3, 3)
+
+    monkeypatch.setattr(distiller.weighting, 'required_terms', EVERY_OPTIONAL_TERM)
+    counts.update(dict.fromkeys(counts, 0))
+    every = distiller.loss(inputs, data)
+    # the embedding pools each teacher's FPN levels, the cosine reuses them and pools the student's side
+    levels = len(distiller.connectors[0])
+    assert counts == {'binary_entropy': 3, 'global_pool': 2 * 3 * levels, 'anchor_head_per_image_loss': 3,
+                      'cosine': 3}
+    assert captured[-1].student_loss.shape == (3, ) and len(captured[-1].embeddings) == 3
+    assert_equal_losses(aver, every)
+    # the cosine without the embedding's pooled levels (pooled again) is the same
+    monkeypatch.setattr(distiller.weighting, 'required_terms', frozenset({'cosine'}))
+    distiller.loss(inputs, data)
+    assert captured[-1].embeddings == [] and torch.equal(captured[-1].cosine, captured[-2].cosine)
 
 
 @pytest.fixture(scope='module')

@@ -30,6 +30,7 @@ def test_benchmark_runs_on_a_detection_pool():
     config = osp.join(REPO, 'configs', 'det', 'treecrown',
                       'mtkdrl_retinanet_mnv2-fpn32_treecrown-mnv2pool2_1xb4-60e_treecrown-320.py')
     result = distill_cost.main([config, '--batch-size', '2', '--input-size', '128', '128', '--rounds', '1',
-                                '--warmup-rounds', '1', '--device', 'cpu'])
-    assert all(result[name] > 0 for name in VARIANTS)
+                                '--warmup-rounds', '1', '--device', 'cpu', '--every-term'])
+    assert all(result[name] > 0 for name in VARIANTS + ('D_AVER_every ms', ))
+    assert math.isfinite(result['D_AVER/D_AVER_every'])
     assert math.isfinite(result['agent_update_ms'])

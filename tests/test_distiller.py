@@ -10,7 +10,7 @@ from mmpretrain.structures import DataSample
 import mtkd_rl  # noqa: F401
 from mtkd_rl.distillers import MultiTeacherDistiller
 from mtkd_rl.registry import HOOKS, build
-from conftest import distiller_cfg
+from conftest import EVERY_OPTIONAL_TERM, assert_equal_losses, count_calls, distiller_cfg
 
 
 def build_distiller(cfg, scope='mmpretrain'):
@@ -115,6 +115,46 @@ def test_each_model_runs_once_and_kd_terms_are_computed_once(distiller, monkeypa
     data = distiller.data_preprocessor(dict(inputs=list(inputs), data_samples=samples), training=True)
     distiller(**data, mode='loss')
     assert calls == {'backbone': 4, 'kl': 3, 'mse': 3}
+
+
+def capture_terms(monkeypatch, task) -> list:
+    """Keep every DistillationTerms the adapter assembles."""
+    captured, terms_of = [], task.terms
+
+    def capturing(*args, **kwargs):
+        captured.append(terms_of(*args, **kwargs))
+        return captured[-1]
+    monkeypatch.setattr(task, 'terms', capturing)
+    return captured
+
+
+def test_only_the_terms_the_weighting_reads_are_computed_and_losses_stay(distiller, monkeypatch):
+    from mtkd_rl.tasks import classification
+    from mtkd_rl.weighting import AverageWeighting
+    monkeypatch.setattr(distiller, 'weighting', AverageWeighting(3))
+    distiller.train()
+    inputs, samples = batch()
+    data = distiller.data_preprocessor(dict(inputs=list(inputs), data_samples=samples), training=True)
+    counts = {}
+    for owner, name in ((classification, 'prediction_entropy'), (classification, 'soft_cross_entropy'),
+                        (distiller.task, 'cosine')):
+        count_calls(monkeypatch, owner, name, counts)
+    captured = capture_terms(monkeypatch, distiller.task)
+    aver = distiller(**data, mode='loss')
+    # AVER: the teachers' own losses (logged as teacher_risk) only; no entropy, student loss or cosine
+    assert counts == {'prediction_entropy': 0, 'soft_cross_entropy': 3, 'cosine': 0}
+    terms = captured[-1]
+    assert terms.student_loss is None and terms.cosine is None and terms.teacher_entropy is None
+    assert terms.embeddings == [] and terms.summaries == []
+    assert terms.teacher_loss.shape == terms.teacher_accuracy.shape == (4, 3)
+    assert {f'teacher_risk.{n}' for n in distiller.teacher_names} <= set(aver)
+    assert {f'teacher_acc.{n}' for n in distiller.teacher_names} <= set(aver)
+
+    monkeypatch.setattr(distiller.weighting, 'required_terms', EVERY_OPTIONAL_TERM)
+    counts.update(dict.fromkeys(counts, 0))
+    every = distiller(**data, mode='loss')
+    assert counts == {'prediction_entropy': 3, 'soft_cross_entropy': 4, 'cosine': 3}
+    assert_equal_losses(aver, every)
 
 
 def test_learnable_weighting_without_hook_is_an_error(random_teachers):

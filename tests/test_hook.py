@@ -286,3 +286,19 @@ def test_resume_inside_an_epoch_continues_exactly(fashion_mnist, random_teachers
     loop.__class__, loop._epoch, loop._iter = EpochBasedTrainLoop, 1, 6  # as resumed from iter_6.pth
     weighting_hook(full).before_train(full)
     assert 'trains this epoch again from its first batch, so the run does 2 more iterations' in log_text(full)
+
+
+def test_transition_copy_to_the_buffer_is_one_transfer_of_equal_values():
+    from mtkd_rl.hooks.transition_copy import packed_copy, to_host
+    g = torch.Generator().manual_seed(0)
+    transition = dict(state=torch.rand(4, 9, generator=g), ce=torch.rand(4, 3, generator=g),
+                      kl=torch.rand(4, 3, generator=g).requires_grad_(True), reward=torch.rand(4, generator=g))
+    # on the CPU the buffer takes the tensors themselves, detached
+    host = to_host(transition)
+    assert all(not v.requires_grad and v.data_ptr() == transition[k].data_ptr() for k, v in host.items())
+    # from a device: one packed copy, viewed back into the same keys, shapes and values
+    packed = packed_copy(transition, torch.device('cpu'))
+    assert list(packed) == list(transition)
+    assert all(torch.equal(packed[k], v) and packed[k].shape == v.shape for k, v in transition.items())
+    storages = {v.untyped_storage().data_ptr() for v in packed.values()}
+    assert len(storages) == 1 and storages.isdisjoint(v.untyped_storage().data_ptr() for v in transition.values())

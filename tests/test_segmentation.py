@@ -23,6 +23,7 @@ from mmseg.utils import register_all_modules  # noqa: E402
 
 import mtkd_rl  # noqa: E402,F401
 from mtkd_rl.registry import build  # noqa: E402
+from conftest import EVERY_OPTIONAL_TERM, assert_equal_losses, count_calls  # noqa: E402
 from mtkd_rl.tasks import SegmentationAdapter  # noqa: E402
 from mtkd_rl.tasks.segmentation import resize_labels  # noqa: E402
 
@@ -408,6 +409,37 @@ def test_distiller_loss_gradients_reach_student_and_connectors_only(mixed_pool, 
     if weighting == 'MTKD-RL':
         t = model.latest_transition
         assert t['state'].shape == (2, 3 * (64 + 3 + 3)) and t['reward'].shape == (2, )
+
+
+def test_only_the_terms_the_weighting_reads_are_computed_and_losses_stay(mixed_pool, monkeypatch):
+    from mtkd_rl.tasks import segmentation
+    from mtkd_rl.weighting import AverageWeighting
+    model = mixed_pool
+    model.weighting = AverageWeighting(3)
+    model.train()
+    counts, captured = {}, []
+    for owner, name in ((segmentation, 'masked_pixel_ce'), (segmentation, 'global_pool'),
+                        (segmentation, 'reduce_per_sample'), (model.task, 'cosine')):
+        count_calls(monkeypatch, owner, name, counts)
+    terms_of = model.task.terms
+    monkeypatch.setattr(model.task, 'terms', lambda *a, **k: captured.append(terms_of(*a, **k)) or captured[-1])
+    inputs, samples = batch()
+    torch.manual_seed(0)  # the student's decode-head dropout
+    aver = model.loss(inputs, samples)
+    # AVER: the teachers' pixel cross-entropy and accuracy (logged as teacher_risk and teacher_acc) only; no
+    # student loss, entropy, class-probability summary, embedding or cosine
+    assert counts == {'masked_pixel_ce': 3, 'global_pool': 0, 'reduce_per_sample': 3 + 3, 'cosine': 0}
+    terms = captured[-1]
+    assert terms.student_loss is None and terms.cosine is None and terms.teacher_entropy is None
+    assert terms.embeddings == [] and terms.summaries == [] and terms.teacher_accuracy.shape == (2, 3)
+
+    model.weighting.required_terms = EVERY_OPTIONAL_TERM
+    counts.update(dict.fromkeys(counts, 0))
+    torch.manual_seed(0)
+    every = model.loss(inputs, samples)
+    # + the student's cross-entropy; embedding, summary and cosine pooled per teacher; entropy per teacher
+    assert counts == {'masked_pixel_ce': 4, 'global_pool': 3 * 3, 'reduce_per_sample': 4 + 3 + 3, 'cosine': 3}
+    assert_equal_losses(aver, every)
 
 
 def test_student_gradient_ignores_ignored_pixels(pool_dir):

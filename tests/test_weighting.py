@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from mtkd_rl.registry import TEACHER_WEIGHTINGS, build
-from mtkd_rl.weighting import (DistillationTerms, MTKDRLWeighting, confidence_prior, normalized_reward)
+from mtkd_rl.weighting import (COMMON_TERMS, DistillationTerms, MTKDRLWeighting, TeacherWeighting, confidence_prior,
+                              normalized_reward)
 
 
 def make_terms(b=4, m=3, d=5, c=7, seed=0, feature=True):
@@ -322,3 +323,74 @@ def test_restrict_weights_moves_weight_to_allowed_teachers():
     w = torch.tensor([[0.2, 0.3, 0.5], [1.0, 1.0, 1.0]])
     out = restrict_weights(w, torch.tensor([True, True, False]))
     torch.testing.assert_close(out, torch.tensor([[0.4, 0.6, 0.0], [1.5, 1.5, 0.0]]))
+
+
+def test_needed_terms_of_each_weighting():
+    def needed(name, **kwargs):
+        return build(dict(type=name, **kwargs), TEACHER_WEIGHTINGS, default_args=dict(
+            num_teachers=2, embedding_dims=[4, 4], summary_dims=[3, 3])).needed_terms()
+    assert needed('AVER') == needed('ONES') == frozenset()
+    assert needed('EBKD') == {'teacher_entropy'}
+    assert needed('CA-MKD') == {'feature_teacher_loss'}
+    # the state's pieces, and the student's loss for the reward
+    assert needed('MTKD-RL') == {'embeddings', 'summaries', 'cosine', 'student_loss'}
+
+    class Undeclared(TeacherWeighting):  # a weighting that does not say what it reads gets every common term
+        pass
+
+    assert Undeclared(2).needed_terms() == COMMON_TERMS
+
+
+def reference_state(weighting, terms):
+    """The state as built piece by piece (each piece detached and cast to float32, then concatenated)."""
+    kl = terms.logit_kd.detach()
+    cos = terms.cosine if terms.cosine is not None else torch.zeros_like(kl)
+    parts = []
+    for m in range(weighting.num_teachers):
+        parts += [cos[:, m:m + 1], kl[:, m:m + 1], terms.teacher_loss[:, m:m + 1], terms.embeddings[m],
+                  terms.summaries[m]]
+    return torch.cat([p.detach().float() for p in parts], dim=1)
+
+
+@pytest.mark.parametrize('feature', [True, False])
+def test_state_built_in_one_copy_equals_the_piecewise_state_and_gives_the_same_weights(feature):
+    agent = mtkdrl()
+    terms = make_terms(feature=feature)
+    terms.logit_kd.requires_grad_(True)
+    # AMP-like mixed dtypes: every value must reach the state exactly as a float32 cast of itself
+    terms.embeddings = [e.to(torch.bfloat16) for e in terms.embeddings]
+    terms.summaries[1] = terms.summaries[1].to(torch.float16)
+    terms.teacher_loss = terms.teacher_loss.double() / 3
+    expected = reference_state(agent, terms)
+    state = agent.build_state(terms)
+    assert state.dtype == torch.float32 and not state.requires_grad and torch.equal(state, expected)
+    agent.eval()
+    weights = agent(terms)
+    assert torch.equal(weights.rollout['state'], expected)
+    with torch.no_grad():
+        w_logit, w_feature = agent._weights(agent.policy(expected), terms.teacher_loss.float(),
+                                            terms.logit_kd.detach().float(),
+                                            terms.cosine.float() if feature else None)
+    assert torch.equal(weights.logit, w_logit) and torch.equal(weights.feature, w_feature)
+
+
+def test_mtkdrl_needs_no_terms_while_warming_up_without_storing():
+    agent = mtkdrl(update='policy_gradient')  # learns only from its own sampled weights
+    agent.train()
+    agent.learn_during_warmup = True
+    agent.warming_up = True
+    assert agent.needed_terms() == frozenset()
+    # the fixed weights come without the state's terms
+    terms = make_terms()
+    terms.embeddings, terms.summaries, terms.cosine, terms.student_loss = [], [], None, None
+    weights = agent(terms)
+    assert torch.equal(weights.logit, torch.ones(4, 3)) and weights.rollout is None
+    agent.warming_up = False
+    assert agent.needed_terms() == {'embeddings', 'summaries', 'cosine', 'student_loss'}
+    surrogate = mtkdrl()
+    surrogate.train()
+    surrogate.warming_up = True
+    surrogate.learn_during_warmup = True  # the reference: warm-up batches are stored
+    assert surrogate.needed_terms() == {'embeddings', 'summaries', 'cosine', 'student_loss'}
+    surrogate.learn_during_warmup = False
+    assert surrogate.needed_terms() == frozenset()

@@ -11,8 +11,8 @@ from mmengine.registry import MODELS as MMENGINE_MODELS
 from mtkd_rl.registry import MODELS, TEACHER_WEIGHTINGS, build
 from mtkd_rl.tasks import ModelShapes, TaskAdapter
 from mtkd_rl.tasks.base import toolbox_of
-from mtkd_rl.weighting import (DistillationTerms, TeacherWeighting, TeacherWeights, normalized_reward,
-                              restrict_weights)
+from mtkd_rl.weighting import (COMMON_TERMS, DistillationTerms, TeacherWeighting, TeacherWeights,
+                              normalized_reward, restrict_weights)
 from .teacher_check import TeacherPoolCheck
 from .teacher_speedups import TeacherSpeedups
 from .teachers import input_channels, input_normalisation, load_teacher
@@ -99,7 +99,7 @@ class MultiTeacherDistiller(BaseModel):
             num_teachers=len(modules),
             embedding_dims=[s.embedding_dim for s in teacher_shapes],
             summary_dims=[s.summary_dim for s in teacher_shapes]))
-        missing = set(module.required_terms) - set(self.task.provides)
+        missing = set(module.needed_terms()) - set(self.task.provides) - COMMON_TERMS
         if missing:
             reasons = ''.join(f' ({k}: {v})' for k, v in getattr(self.task, 'unavailable', {}).items()
                               if k in missing)
@@ -275,26 +275,27 @@ class MultiTeacherDistiller(BaseModel):
             raise RuntimeError(
                 f"model.weighting '{type(self.weighting).__name__}' learns, but no TeacherWeightingHook is "
                 f"registered: add dict(type='mtkd_rl.TeacherWeightingHook') to custom_hooks")
-        student = self.task.forward_student(self.student, inputs, data_samples)
-        with torch.no_grad():
-            teachers = [self.task.forward_teacher(t, inputs, data_samples) for t in self.teachers]
-        connected = None
-        if self.with_feature_kd:
-            connected = [[conn(s, t.shape[-2:]) for conn, s, t in zip(conns, student.features, tp.features)]
-                         for conns, tp in zip(self.connectors, teachers)]
-        terms = self.task.terms(student, teachers, connected, data_samples, self.teachers,
-                                self.weighting.required_terms)
+        # only the optional terms the weighting reads (and, for a learnt one, its reward) are computed
+        needed = self.weighting.needed_terms()
+        with self.task.computing(needed):
+            student = self.task.forward_student(self.student, inputs, data_samples)
+            with torch.no_grad():
+                teachers = [self.task.forward_teacher(t, inputs, data_samples) for t in self.teachers]
+            connected = None
+            if self.with_feature_kd:
+                connected = [[conn(s, t.shape[-2:]) for conn, s, t in zip(conns, student.features, tp.features)]
+                             for conns, tp in zip(self.connectors, teachers)]
+            terms = self.task.terms(student, teachers, connected, data_samples, self.teachers, needed)
         weights = self.teacher_weights(terms)
         w_logit = weights.logit
         alpha, beta = self.task.alpha, self.task.beta
         kd_logit = (w_logit * terms.logit_kd).sum(1)
         losses = {f'student.{k}': v for k, v in student.losses.items()}
         losses['loss_kd_logit'] = alpha * kd_logit.mean()
-        total = terms.student_loss + alpha * kd_logit.detach()
+        kd_feature = None
         if terms.feature_kd is not None:
             kd_feature = (weights.feature * terms.feature_kd).sum(1)
             losses['loss_kd_feature'] = beta * kd_feature.mean()
-            total = total + beta * kd_feature.detach()
 
         for m, name in enumerate(self.teacher_names):
             # mmengine sums every logged key containing 'loss': a teacher's own loss is logged as its 'risk'
@@ -310,5 +311,8 @@ class MultiTeacherDistiller(BaseModel):
         if self.teacher_check is not None and self.training:
             self.teacher_check.update(terms)
         if weights.rollout is not None and self.training:
+            total = terms.student_loss + alpha * kd_logit.detach()
+            if kd_feature is not None:
+                total = total + beta * kd_feature.detach()
             self.latest_transition = dict(weights.rollout, reward=normalized_reward(-total))
         return losses

@@ -12,6 +12,7 @@ from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
 
 from mtkd_rl.loops import ExactResumeEpochBasedTrainLoop, batches_done_in_epoch
 from mtkd_rl.registry import HOOKS
+from .transition_copy import to_host
 
 CHECKPOINT_KEY = 'teacher_weighting'
 #: How the hook's arguments are named in error messages.
@@ -193,7 +194,7 @@ class TeacherWeightingHook(Hook):
         transition, model.latest_transition = model.latest_transition, None
         if transition is not None:
             if self.buffer_device == 'cpu':
-                transition = {k: v.detach().to('cpu', non_blocking=True) for k, v in transition.items()}
+                transition = to_host(transition)
             self.buffer.append(transition)
         if (runner.iter + 1) % self.interval == 0 or (
                 self.warmup_iters is not None and runner.iter + 1 == self.warmup_iters):
@@ -295,6 +296,8 @@ class TeacherWeightingHook(Hook):
         weighting = self._distiller(runner).weighting
         if not weighting.learnable:
             return
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()  # the non-blocking copies into the buffer have landed
         checkpoint[CHECKPOINT_KEY] = dict(
             type=type(weighting).__name__,
             state_dict=weighting.state_dict(),

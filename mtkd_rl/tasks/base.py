@@ -1,7 +1,8 @@
 """Task adapters: from one iteration's student and teacher outputs to per-sample, per-teacher terms."""
 import inspect
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -18,7 +19,8 @@ class ModelPass:
     Attributes:
         logits: The task outputs that logit distillation compares (any task-specific structure).
         features: The feature maps that feature distillation compares, each ``[B, C, H, W]``.
-        task_loss: The per-sample task loss against the ground truth, ``[B]`` (detached).
+        task_loss: The per-sample task loss against the ground truth, ``[B]`` (detached); a student's is None
+            where its loss is not needed.
         losses: The student's normal loss dict (students only).
         embedding: The pooled feature ``[B, d]`` (teachers only).
         summary: The output summary ``[B, C]`` (teachers only).
@@ -29,7 +31,7 @@ class ModelPass:
     """
     logits: Any
     features: List[torch.Tensor]
-    task_loss: torch.Tensor
+    task_loss: Optional[torch.Tensor]
     losses: Dict[str, torch.Tensor] = field(default_factory=dict)
     embedding: Optional[torch.Tensor] = None
     summary: Optional[torch.Tensor] = None
@@ -91,6 +93,10 @@ class TaskAdapter(nn.Module):
     A subclass knows how to run one toolbox's models and what their outputs mean; the distiller and the
     weighting stay task-agnostic.
 
+    The optional terms (:data:`~mtkd_rl.weighting.base.COMMON_TERMS`, ``teacher_entropy``) are computed by the
+    passes only where :meth:`computes` says so: inside :meth:`computing` (the distiller's iteration) only the
+    terms it names, elsewhere all of them.
+
     Args:
         logit_loss: Config of the per-sample logit KD loss; its ``loss_weight`` is alpha.
         feature_loss: Config of the per-sample feature KD loss (``loss_weight`` is beta), or None for no
@@ -108,6 +114,29 @@ class TaskAdapter(nn.Module):
         self.logit_loss = build(logit_loss)
         self.feature_loss = build(feature_loss) if feature_loss is not None else None
         self.probe_size = tuple(probe_size)
+        self._computing: Optional[frozenset] = None
+
+    @contextmanager
+    def computing(self, terms: Optional[Iterable[str]]) -> Iterator[None]:
+        """Within the context this adapter (and any adapter inside it) computes only the optional
+        :class:`DistillationTerms` fields in ``terms`` (None: all of them).
+
+        Args:
+            terms: Field names, e.g. ``{'embeddings', 'summaries', 'cosine'}``.
+        """
+        adapters = [m for m in self.modules() if isinstance(m, TaskAdapter)]
+        saved = [a._computing for a in adapters]
+        for a in adapters:
+            a._computing = None if terms is None else frozenset(terms)
+        try:
+            yield
+        finally:
+            for a, s in zip(adapters, saved):
+                a._computing = s
+
+    def computes(self, term: str) -> bool:
+        """Whether the passes and :meth:`terms` compute the optional field ``term`` now."""
+        return self._computing is None or term in self._computing
 
     @classmethod
     def complete_config(cls, cfg: dict, key: str = 'model.task') -> dict:
@@ -226,19 +255,21 @@ class TaskAdapter(nn.Module):
             connected: Per teacher, the student's features mapped by that teacher's connectors, or None.
             data_samples: The batch's data samples.
             teacher_models: The teacher modules (for terms that reuse a teacher's head).
-            required: Optional fields the weighting needs.
+            required: The task-specific optional fields the weighting needs (``teacher_entropy``,
+                ``feature_teacher_loss``); the common ones follow :meth:`computes`.
         """
-        b = student.task_loss.shape[0]
+        b = teachers[0].task_loss.shape[0]
         logit_kd = torch.stack([
-            self.logit_kd(student, t, data_samples) if self.teaches_logits(m) else student.task_loss.new_zeros(b)
-            for m, t in enumerate(teachers)
+            self.logit_kd(student, t, data_samples) if self.teaches_logits(m) else
+            teachers[0].task_loss.new_zeros(b) for m, t in enumerate(teachers)
         ], 1)
         feature_kd = cosine = feature_teacher_loss = None
         if connected is not None:
             feature_kd = torch.stack(
                 [self.feature_kd(c, t, data_samples) for c, t in zip(connected, teachers)], 1)
             with torch.no_grad():
-                cosine = torch.stack([self.cosine(c, t) for c, t in zip(connected, teachers)], 1)
+                if self.computes('cosine'):
+                    cosine = torch.stack([self.cosine(c, t) for c, t in zip(connected, teachers)], 1)
                 if 'feature_teacher_loss' in required:
                     feature_teacher_loss = torch.stack([
                         self.feature_teacher_loss(model, [f.detach() for f in c], t, student, data_samples)
@@ -250,12 +281,14 @@ class TaskAdapter(nn.Module):
         accuracy = None
         if all(t.accuracy is not None for t in teachers):
             accuracy = torch.stack([t.accuracy for t in teachers], 1).detach()
+        embeddings = [t.embedding.detach() for t in teachers] if self.computes('embeddings') else []
+        summaries = [t.summary.detach() for t in teachers] if self.computes('summaries') else []
         return DistillationTerms(
             logit_kd=logit_kd,
             teacher_loss=torch.stack([t.task_loss for t in teachers], 1).detach(),
-            student_loss=student.task_loss.detach(),
-            embeddings=[t.embedding.detach() for t in teachers],
-            summaries=[t.summary.detach() for t in teachers],
+            student_loss=student.task_loss.detach() if student.task_loss is not None else None,
+            embeddings=embeddings,
+            summaries=summaries,
             feature_kd=feature_kd,
             cosine=cosine,
             teacher_entropy=entropy,

@@ -95,8 +95,10 @@ class ClassificationAdapter(TaskAdapter):
     def forward_student(self, student: nn.Module, inputs: torch.Tensor, data_samples: list) -> ModelPass:
         out = run_classifier(student, inputs)
         losses = student.head._get_loss(out.logits, data_samples)
-        with torch.no_grad():
-            task_loss = soft_cross_entropy(out.logits.detach(), _targets(data_samples))
+        task_loss = None
+        if self.computes('student_loss'):
+            with torch.no_grad():
+                task_loss = soft_cross_entropy(out.logits.detach(), _targets(data_samples))
         return ModelPass(logits=out.logits, features=[out.feature], task_loss=task_loss, losses=losses)
 
     def forward_teacher(self, teacher: nn.Module, inputs: torch.Tensor, data_samples: list) -> ModelPass:
@@ -107,9 +109,9 @@ class ClassificationAdapter(TaskAdapter):
             logits=out.logits,
             features=[out.feature],
             task_loss=soft_cross_entropy(out.logits, targets),
-            embedding=out.embedding,
-            summary=out.logits,
-            entropy=prediction_entropy(out.logits),
+            embedding=out.embedding if self.computes('embeddings') else None,
+            summary=out.logits if self.computes('summaries') else None,
+            entropy=prediction_entropy(out.logits) if self.computes('teacher_entropy') else None,
             accuracy=(out.logits.argmax(1) == labels).to(out.logits.dtype),
             extra=dict(head_input=out.head_input))
 

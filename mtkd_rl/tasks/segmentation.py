@@ -217,8 +217,10 @@ class SegmentationAdapter(TaskAdapter):
         size = tuple(labels.shape[-2:])
         self._common_size = size
         logits = resize_logits(logits, size, student.align_corners)
-        with torch.no_grad():
-            task_loss = masked_pixel_ce(logits.detach(), labels, valid)
+        task_loss = None
+        if self.computes('student_loss'):
+            with torch.no_grad():
+                task_loss = masked_pixel_ce(logits.detach(), labels, valid)
         return ModelPass(logits=logits, features=[x[_feature_index(head)]], task_loss=task_loss, losses=losses,
                          extra=dict(valid=valid, labels=labels))
 
@@ -228,19 +230,26 @@ class SegmentationAdapter(TaskAdapter):
         x = teacher.extract_feat(inputs)
         labels, valid = batch_labels(data_samples, self._target_size(), head.ignore_index)
         logits = resize_logits(_seg_logits(head.forward(x)), labels.shape[-2:], teacher.align_corners)
-        log_p = F.log_softmax(logits, dim=1)
-        p = log_p.exp()
         task_loss = masked_pixel_ce(logits, labels, valid)
-        entropy = reduce_per_sample(-(p * log_p).sum(1), valid)
+        entropy = summary = embedding = None
+        if self.computes('teacher_entropy') or self.computes('summaries'):
+            log_p = F.log_softmax(logits, dim=1)
+            p = log_p.exp()
+            if self.computes('teacher_entropy'):
+                entropy = reduce_per_sample(-(p * log_p).sum(1), valid)
+            if self.computes('summaries'):
+                summary = global_pool(p, valid)
 
         feature = x[_feature_index(head)]
         _, feature_valid = batch_labels(data_samples, feature.shape[-2:], head.ignore_index)
+        if self.computes('embeddings') or self.computes('cosine'):  # the cosine compares with the embedding
+            embedding = global_pool(feature, feature_valid)
         return ModelPass(
             logits=logits,
             features=[feature],
             task_loss=task_loss,
-            embedding=global_pool(feature, feature_valid),
-            summary=global_pool(p, valid),
+            embedding=embedding,
+            summary=summary,
             entropy=entropy,
             accuracy=reduce_per_sample((logits.argmax(1) == labels).to(logits.dtype), valid),
             extra=dict(levels=x, feature_valid=feature_valid))

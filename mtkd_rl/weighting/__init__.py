@@ -1,10 +1,10 @@
-from .base import DistillationTerms, TeacherWeighting, TeacherWeights, confidence_prior, restrict_weights
+from .base import COMMON_TERMS, DistillationTerms, TeacherWeighting, TeacherWeights, confidence_prior, restrict_weights
 from .baselines import AverageWeighting, ConfidenceAwareWeighting, EntropyWeighting
 from .mtkd_rl import MTKDRLWeighting, TeacherPolicy, normalized_reward
 from .ones import OnesWeighting
 
 __all__ = [
-    'DistillationTerms', 'TeacherWeighting', 'TeacherWeights', 'confidence_prior', 'restrict_weights',
+    'COMMON_TERMS', 'DistillationTerms', 'TeacherWeighting', 'TeacherWeights', 'confidence_prior', 'restrict_weights',
     'AverageWeighting',
     'EntropyWeighting', 'ConfidenceAwareWeighting', 'MTKDRLWeighting', 'TeacherPolicy', 'normalized_reward',
     'OnesWeighting'

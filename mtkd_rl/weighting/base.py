@@ -9,20 +9,29 @@ import torch.nn as nn
 
 from mtkd_rl.registry import TEACHER_WEIGHTINGS
 
+#: Optional :class:`DistillationTerms` fields every task adapter fills, but only when they are needed (a
+#: weighting's ``required_terms``, the reward of a learnable weighting). Others a task fills only where its
+#: adapter's ``provides`` lists them (``teacher_entropy``, ``feature_teacher_loss``).
+COMMON_TERMS = frozenset({'student_loss', 'embeddings', 'summaries', 'cosine'})
+
 
 @dataclass
 class DistillationTerms:
     """Per-sample, per-teacher quantities of one iteration (B samples, M teachers).
 
+    ``logit_kd``, ``feature_kd``, ``teacher_loss`` and ``teacher_accuracy`` are always filled (the loss and the
+    per-teacher logs read them); the other fields only when needed (see :data:`COMMON_TERMS`), else they are
+    None (empty lists for ``embeddings`` and ``summaries``).
+
     Attributes:
         logit_kd: Logit distillation loss, ``[B, M]``, with gradient to the student.
         teacher_loss: Each teacher's own task loss on each sample, ``[B, M]``, detached.
-        student_loss: The student's own per-sample task loss, ``[B]``, detached.
+        student_loss: The student's own per-sample task loss, ``[B]``, detached (the reward's task term).
         embeddings: Per teacher, its pooled feature, ``[B, d_m]``, detached.
         summaries: Per teacher, its output summary (logits for classification), ``[B, C_m]``, detached.
         feature_kd: Feature distillation loss, ``[B, M]``, with gradient to student and connectors.
         cosine: Cosine similarity of the pooled connected student feature and the teacher's embedding,
-            ``[B, M]``, detached.
+            ``[B, M]``, detached (None also without feature distillation).
         teacher_entropy: Entropy of each teacher's prediction, ``[B, M]`` (EBKD).
         feature_teacher_loss: Teacher m's head applied to the student's connected feature, its task loss,
             ``[B, M]`` (CA-MKD's feature weights).
@@ -32,7 +41,7 @@ class DistillationTerms:
     """
     logit_kd: torch.Tensor
     teacher_loss: torch.Tensor
-    student_loss: torch.Tensor
+    student_loss: Optional[torch.Tensor]
     embeddings: List[torch.Tensor] = field(default_factory=list)
     summaries: List[torch.Tensor] = field(default_factory=list)
     feature_kd: Optional[torch.Tensor] = None
@@ -67,8 +76,9 @@ class TeacherWeighting(nn.Module):
         summary_dims: Per teacher, the size of its output summary.
     """
     learnable: bool = False
-    #: Optional fields of :class:`DistillationTerms` this weighting reads.
-    required_terms: frozenset = frozenset()
+    #: Optional fields of :class:`DistillationTerms` this weighting reads; the adapter computes only these.
+    #: None (a weighting that does not say) reads every field of :data:`COMMON_TERMS`.
+    required_terms: Optional[frozenset] = None
     #: Arguments the distiller fills in; a config does not set them.
     FILLED_IN = frozenset({'num_teachers', 'embedding_dims', 'summary_dims'})
 
@@ -85,6 +95,12 @@ class TeacherWeighting(nn.Module):
 
     def forward(self, terms: DistillationTerms) -> TeacherWeights:
         raise NotImplementedError
+
+    def needed_terms(self) -> frozenset:
+        """The optional :class:`DistillationTerms` fields to compute for this weighting: its ``required_terms``
+        (:data:`COMMON_TERMS` where it declares none), plus the student's loss where it learns (its reward)."""
+        needed = COMMON_TERMS if self.required_terms is None else frozenset(self.required_terms)
+        return (needed | {'student_loss'}) if self.learnable else needed
 
     @classmethod
     def options(cls) -> Optional[frozenset]:

@@ -8,6 +8,7 @@ from .base import DistillationTerms, TeacherWeighting, TeacherWeights, confidenc
 @TEACHER_WEIGHTINGS.register_module(name=['AVER', 'AverageWeighting'])
 class AverageWeighting(TeacherWeighting):
     """AVER: every teacher weighs 1/M for logits and features."""
+    required_terms = frozenset()
 
     def forward(self, terms: DistillationTerms) -> TeacherWeights:
         w = torch.full_like(terms.teacher_loss, 1.0 / self.num_teachers)

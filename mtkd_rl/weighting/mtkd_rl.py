@@ -105,6 +105,7 @@ class MTKDRLWeighting(TeacherWeighting):
             Use the latter for pools that may hold a poor teacher.
     """
     learnable = True
+    required_terms = frozenset({'embeddings', 'summaries', 'cosine'})
 
     def __init__(self,
                  num_teachers: int,
@@ -171,15 +172,24 @@ class MTKDRLWeighting(TeacherWeighting):
         """
         return self.update == 'surrogate'
 
+    def needed_terms(self) -> frozenset:
+        """The state's terms and the reward's student loss; none while warming up without storing batches (the
+        weights are then fixed and nothing is learnt from the batch)."""
+        stores = not self.warming_up or (
+            self.training and self.learn_during_warmup and self.learns_from_fixed_weights)
+        return super().needed_terms() if stores else frozenset()
+
     def build_state(self, terms: DistillationTerms) -> torch.Tensor:
         """Concatenate ``[cos, KL, CE, e_m, z_m]`` over teachers into ``[B, D]`` (detached, float32)."""
-        kl = terms.logit_kd.detach()
+        kl = terms.logit_kd
         cos = terms.cosine if terms.cosine is not None else torch.zeros_like(kl)
         parts = []
         for m in range(self.num_teachers):
             parts += [cos[:, m:m + 1], kl[:, m:m + 1], terms.teacher_loss[:, m:m + 1],
                       terms.embeddings[m], terms.summaries[m]]
-        state = torch.cat([p.detach().float() for p in parts], dim=1)  # float32 also under AMP
+        with torch.no_grad():
+            # one copy: cat promotes mixed AMP dtypes exactly, then float32 also under AMP
+            state = torch.cat(parts, dim=1).float()
         if state.shape[1] != self.state_dim:
             raise RuntimeError(f'MTKD-RL state has {state.shape[1]} values per sample, expected '
                                f'{self.state_dim} (embedding sizes {self.embedding_dims}, summary sizes '

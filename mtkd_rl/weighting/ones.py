@@ -13,6 +13,7 @@ class OnesWeighting(TeacherWeighting):
     The total KD weight is M times AVER's; comparing against ``ONES`` tells how much of a result comes from
     that larger scale of distillation rather than from the learnt weights.
     """
+    required_terms = frozenset()
 
     def forward(self, terms: DistillationTerms) -> TeacherWeights:
         w = torch.ones_like(terms.teacher_loss)

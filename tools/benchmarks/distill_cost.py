@@ -5,10 +5,14 @@ Variants, each run once per round, rounds interleaved (the order rotates every r
 all alike:
 
 * ``S``: a training step of the student alone (its own config, loss, backward, optimizer step);
-* ``T``: the teachers' forward passes under ``no_grad``, with what distillation needs from them (the task
-  adapter's ``forward_teacher``: features, outputs, per-sample task loss, embedding, summary);
+* ``T``: the teachers' forward passes under ``no_grad``, with what distillation needs from them at the least
+  (the task adapter's ``forward_teacher`` computing AVER's terms: features, outputs, per-sample task loss and
+  accuracy, which the per-teacher logs read);
 * ``D_AVER`` / ``D_MTKD-RL``: a distillation training step with equal weights / with the MTKD-RL agent out of
-  warm-up, storing its transition on the CPU as ``TeacherWeightingHook`` does;
+  warm-up, storing its transition on the CPU as ``TeacherWeightingHook`` does (each computes only the terms
+  its weighting reads);
+* with ``--every-term``: ``D_AVER_every``, ``D_AVER`` computing every optional term as if its weighting read
+  them all (what every weighting paid before the terms followed the weighting);
 * with ``--teacher-speedups``: ``T`` again with each option of ``model.teacher_speedups`` alone
   (``T_fuse_conv_bn``, ``T_bf16``, ``T_fp16``, ``T_channels_last``).
 
@@ -19,7 +23,8 @@ resident set during the step, after freed heap memory is given back to the syste
 per stored batch. Teachers without a checkpoint on disk get random weights (cost does not depend on them).
 
     python tools/benchmarks/distill_cost.py CONFIG [--batch-size 4] [--input-size 320 320] [--rounds 11]
-        [--device cpu] [--data synthetic|real] [--teacher-speedups [fuse_conv_bn bf16 fp16 channels_last]]
+        [--device cpu] [--data synthetic|real] [--every-term]
+        [--teacher-speedups [fuse_conv_bn bf16 fp16 channels_last]]
         [--cfg-options k=v ...]
 """
 import argparse
@@ -39,6 +44,8 @@ from mmengine.registry import MODELS, DefaultScope
 
 import mtkd_rl  # noqa: F401
 from mtkd_rl.distillers.teacher_speedups import TeacherSpeedups
+from mtkd_rl.hooks.transition_copy import to_host
+from mtkd_rl.weighting import COMMON_TERMS
 
 DEFAULT = 'configs/cls/fashion_mnist/mtkdrl_resnet18-w8_fmnist-pool3_1xb64-2e_fashion-mnist.py'
 SPEEDUPS = {
@@ -63,6 +70,9 @@ def parse_args(argv=None):
                         help="'real': the first batch of the config's train_dataloader")
     parser.add_argument('--teacher-speedups', nargs='*', choices=list(SPEEDUPS), default=None,
                         help='also time the teachers with these model.teacher_speedups options (all without a value)')
+    parser.add_argument('--every-term', action='store_true',
+                        help='also time D_AVER computing every optional term (D_AVER_every: as if a weighting read '
+                        'them all), to show what computing only the terms a weighting reads saves')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
     return parser.parse_args(argv)
 
@@ -225,13 +235,30 @@ def train_step(model, optim, store: Optional[list] = None) -> Callable[[dict], N
         optim.update_params(loss)
         if store is not None and getattr(model, 'latest_transition', None) is not None:
             transition, model.latest_transition = model.latest_transition, None
-            store.append({k: v.detach().to('cpu', non_blocking=True) for k, v in transition.items()})
+            store.append(to_host(transition))
     return step
 
 
-def teacher_step(task, teachers) -> Callable[[dict], None]:
+def every_term_step(model, optim) -> Callable[[dict], None]:
+    """``model``'s training step with its weighting asking for every optional term."""
+    step = train_step(model, optim)
+
+    def every(data: dict) -> None:
+        own = model.weighting.__dict__.get('required_terms')
+        model.weighting.required_terms = COMMON_TERMS | {'teacher_entropy'}
+        try:
+            step(data)
+        finally:
+            del model.weighting.required_terms
+            if own is not None:
+                model.weighting.required_terms = own
+    return every
+
+
+def teacher_step(task, teachers, needed: frozenset) -> Callable[[dict], None]:
+    """The teachers' passes computing the optional terms in ``needed`` only."""
     def step(data: dict) -> None:
-        with torch.no_grad():
+        with torch.no_grad(), task.computing(needed):
             for t in teachers:
                 task.forward_teacher(t, data['inputs'], data['data_samples'])
     return step
@@ -257,10 +284,12 @@ def main(argv=None) -> Dict[str, float]:
         transitions: List[dict] = []
         steps = {
             'S': train_step(student, student_optim),
-            'T': teacher_step(aver.task, aver.teachers),
+            'T': teacher_step(aver.task, aver.teachers, aver.weighting.needed_terms()),
             'D_AVER': train_step(aver, aver_optim),
             'D_MTKD-RL': train_step(rl, rl_optim, transitions),
         }
+        if args.every_term:
+            steps['D_AVER_every'] = every_term_step(aver, aver_optim)
         if args.teacher_speedups is not None:
             probe = torch.randn(2, aver._probe_channels(), *aver.task.probe_size,
                                 generator=torch.Generator().manual_seed(0)).to(device)
@@ -272,7 +301,7 @@ def main(argv=None) -> Dict[str, float]:
                     t = copy.deepcopy(t)
                     speedups.apply(t, lambda m: aver.task.probe(m, probe), f'model.teachers[{i}]')
                     fast.append(t)
-                steps[f'T_{name}'] = teacher_step(aver.task, fast)
+                steps[f'T_{name}'] = teacher_step(aver.task, fast, aver.weighting.needed_terms())
         meter = Meter(device)
         times = {k: [] for k in steps}
         memory = {k: [] for k in steps}
@@ -331,6 +360,8 @@ def report(args, device, times, memory, update) -> Dict[str, float]:
         'D_MTKD-RL/D_AVER memory': mem['D_MTKD-RL'] / mem['D_AVER'] if mem['D_AVER'] > 0 else float('nan'),
         'T/F': med['T'] / med['F'],
     }
+    if 'D_AVER_every' in med:
+        ratios['D_AVER/D_AVER_every'] = med['D_AVER'] / med['D_AVER_every']
     for name in times:
         if name.startswith('T_'):
             ratios[f'{name}/T'] = med[name] / med['T']

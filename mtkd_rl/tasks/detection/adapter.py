@@ -190,7 +190,8 @@ class DetectionAdapter(TaskAdapter):
     def forward_student(self, student: nn.Module, inputs: torch.Tensor, data_samples: list) -> ModelPass:
         """One backbone/neck/head pass; the head's normal losses (what ``bbox_head.loss`` computes)."""
         feats, outs, scores, extra = self._pass(student, inputs, data_samples)
-        losses, task_loss = detection_losses(student.bbox_head, outs, data_samples)
+        losses, task_loss = detection_losses(student.bbox_head, outs, data_samples,
+                                             per_image=self.computes('student_loss'))
         return ModelPass(logits=scores, features=feats, task_loss=task_loss, losses=losses, extra=extra)
 
     def forward_teacher(self, teacher: nn.Module, inputs: torch.Tensor, data_samples: list) -> ModelPass:
@@ -198,11 +199,16 @@ class DetectionAdapter(TaskAdapter):
         maximum score and mean binary entropy over the valid anchors."""
         feats, outs, scores, extra = self._pass(teacher, inputs, data_samples)
         mask_of, anchor_mask = extra['mask_of'], extra['anchor_mask']
-        embedding = torch.stack([global_pool(f, mask_of(f.shape[-2:])) for f in feats], 0).mean(0)
+        embedding = summary = entropy = None
+        if self.computes('embeddings'):
+            extra['pooled'] = [global_pool(f, mask_of(f.shape[-2:])) for f in feats]  # the cosine reuses them
+            embedding = torch.stack(extra['pooled'], 0).mean(0)
         valid = anchor_mask.unsqueeze(-1)
-        summary = torch.sigmoid(scores).masked_fill(~valid, 0.0).amax(1)
-        entropy = (binary_entropy(scores) * valid).sum((1, 2)) / (
-            valid.sum((1, 2)).clamp_min(1) * scores.shape[-1])
+        if self.computes('summaries'):
+            summary = torch.sigmoid(scores).masked_fill(~valid, 0.0).amax(1)
+        if self.computes('teacher_entropy'):
+            entropy = (binary_entropy(scores) * valid).sum((1, 2)) / (
+                valid.sum((1, 2)).clamp_min(1) * scores.shape[-1])
         return ModelPass(
             logits=scores,
             features=feats,
@@ -246,12 +252,21 @@ class DetectionAdapter(TaskAdapter):
 
     def cosine(self, connected: Sequence[torch.Tensor], teacher: ModelPass) -> torch.Tensor:
         """Cosine of the masked-pooled connected student level and teacher level, averaged over levels."""
-        mask_of = teacher.extra['mask_of']
-        cos = []
-        for s, t in zip(connected, teacher.features):
-            m = mask_of(t.shape[-2:])
-            cos.append(F.cosine_similarity(global_pool(s, m), global_pool(t, m), dim=1))
-        return torch.stack(cos, 0).mean(0)
+        return masked_pooled_cosine(connected, teacher)
+
+
+def masked_pooled_cosine(connected: Sequence[torch.Tensor], teacher: ModelPass) -> torch.Tensor:
+    """Cosine of each connected student FPN level and the teacher's, both pooled over the positions inside
+    each image (the teacher's pooled levels of its embedding where its pass kept them), averaged over levels:
+    ``[B]``."""
+    mask_of = teacher.extra['mask_of']
+    pooled = teacher.extra.get('pooled')
+    cos = []
+    for level, (s, t) in enumerate(zip(connected, teacher.features)):
+        m = mask_of(t.shape[-2:])
+        t_pooled = pooled[level] if pooled is not None else global_pool(t, m)
+        cos.append(F.cosine_similarity(global_pool(s, m), t_pooled, dim=1))
+    return torch.stack(cos, 0).mean(0)
 
 
 def _short(value: Any, limit: int = 80) -> str:

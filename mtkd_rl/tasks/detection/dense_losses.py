@@ -11,7 +11,7 @@ code (FCOS, ATSS, ...) run ``loss_by_feat`` on each image (:func:`per_image_loss
 import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Dict, Hashable, Iterator, List, Sequence, Tuple
+from typing import Any, Dict, Hashable, Iterator, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -223,20 +223,30 @@ def per_image_detection_loss(head: nn.Module, outs: Sequence[Sequence[torch.Tens
     return per_image_loss_by_image(head, outs, data_samples)
 
 
-def detection_losses(head: nn.Module, outs: Sequence[Sequence[torch.Tensor]],
-                     data_samples: Sequence[Any]) -> Tuple[Dict[str, Any], torch.Tensor]:
+def detection_losses(head: nn.Module, outs: Sequence[Sequence[torch.Tensor]], data_samples: Sequence[Any],
+                     per_image: bool = True) -> Tuple[Dict[str, Any], Optional[torch.Tensor]]:
     """The student's head: its mmdet loss dict (with gradient) and its detached per-image loss ``[B]``.
 
     Both come from one target assignment for anchor heads.
+
+    Args:
+        head: The student's ``bbox_head``.
+        outs: The head's outputs.
+        data_samples: The batch's ``DetDataSample`` list.
+        per_image: Whether to compute the per-image loss (None in its place if not).
     """
     detached = tuple([o.detach() for o in out] for out in outs)
     if batched_anchor_head(head):
         targets = anchor_targets(head, outs[0], data_samples)
         losses = anchor_head_losses(head, outs, targets)
+        if not per_image:
+            return losses, None
         with torch.no_grad():
             return losses, anchor_head_per_image_loss(head, detached, targets)
     from mmdet.models.utils import unpack_gt_instances
     gts, ignores, metas = unpack_gt_instances(data_samples)
     losses = head.loss_by_feat(*outs, gts, metas, ignores)
+    if not per_image:
+        return losses, None
     with torch.no_grad():
         return losses, per_image_loss_by_image(head, detached, data_samples)

@@ -64,7 +64,7 @@ class MixedPoolDetectionAdapter(DetectionAdapter):
         feats = list(teacher.extract_feat(inputs))
         masks = BatchMasks(data_samples, tuple(inputs.shape[-2:]), inputs.device)
         return two_stage_teacher_pass(teacher, feats, own_sampled_rois(teacher, feats, data_samples),
-                                      lambda size: masks.spatial((int(size[0]), int(size[1]))))
+                                      lambda size: masks.spatial((int(size[0]), int(size[1]))), self.computes)
 
     def feature_teacher_loss(self, teacher_model: nn.Module, connected: Sequence[torch.Tensor],
                              teacher: ModelPass, student: ModelPass, data_samples: list) -> torch.Tensor:

@@ -40,7 +40,7 @@ import torch.nn.functional as F
 from mtkd_rl.registry import MODELS
 from ..base import ModelPass, ModelShapes, TaskAdapter, global_pool
 from ..batch_cache import memoized
-from .adapter import DetectionAdapter
+from .adapter import DetectionAdapter, masked_pooled_cosine
 from .dense_losses import anchor_head_per_image_loss, anchor_targets, loss_mode, per_image_loss_by_image
 from .layout import BatchMasks, layout_facts
 
@@ -227,20 +227,27 @@ def own_sampled_rois(model: nn.Module, feats: Sequence[torch.Tensor], data_sampl
 
 
 def two_stage_teacher_pass(teacher: nn.Module, feats: List[torch.Tensor], roi: Dict[str, Any],
-                           mask_of: Callable) -> ModelPass:
+                           mask_of: Callable, computes: Callable[[str], bool] = lambda term: True) -> ModelPass:
     """A two-stage teacher's pass on ``roi``: its per-image loss, masked FPN embedding, per-class maximum RoI
-    score and mean RoI entropy; ``extra`` keeps its box deltas, the RoIs and the mask function."""
+    score and mean RoI entropy (the last three where ``computes`` asks for ``embeddings``, ``summaries``,
+    ``teacher_entropy``); ``extra`` keeps its box deltas, the RoIs and the mask function."""
     task_loss, out = two_stage_loss(teacher, feats, roi)
-    log_p = F.log_softmax(out['cls_score'], dim=1)
-    p = log_p.exp()
-    num_classes = p.shape[1] - 1
-    summary = p.new_zeros(roi['counts'].shape[0], num_classes).scatter_reduce(
-        0, roi['image'][:, None].expand(-1, num_classes), p[:, :num_classes], 'amax')
-    entropy = per_image_mean(-(p * log_p).sum(1), roi['image'], roi['counts'])
-    embedding = torch.stack([global_pool(f, mask_of(f.shape[-2:])) for f in feats], 0).mean(0)
+    summary = entropy = embedding = None
+    if computes('summaries') or computes('teacher_entropy'):
+        log_p = F.log_softmax(out['cls_score'], dim=1)
+        p = log_p.exp()
+        num_classes = p.shape[1] - 1
+        if computes('summaries'):
+            summary = p.new_zeros(roi['counts'].shape[0], num_classes).scatter_reduce(
+                0, roi['image'][:, None].expand(-1, num_classes), p[:, :num_classes], 'amax')
+        if computes('teacher_entropy'):
+            entropy = per_image_mean(-(p * log_p).sum(1), roi['image'], roi['counts'])
+    extra = dict(bbox_pred=out['bbox_pred'], mask_of=mask_of, roi=roi)
+    if computes('embeddings'):
+        extra['pooled'] = [global_pool(f, mask_of(f.shape[-2:])) for f in feats]  # the cosine reuses them
+        embedding = torch.stack(extra['pooled'], 0).mean(0)
     return ModelPass(logits=out['cls_score'], features=feats, task_loss=task_loss, embedding=embedding,
-                     summary=summary, entropy=entropy,
-                     extra=dict(bbox_pred=out['bbox_pred'], mask_of=mask_of, roi=roi))
+                     summary=summary, entropy=entropy, extra=extra)
 
 
 @MODELS.register_module()
@@ -377,11 +384,13 @@ class TwoStageDetectionAdapter(TaskAdapter):
         roi = roi_batch(seen['rois'].detach(), seen['sampling_results'], seen['rcnn_cfg'], data_samples)
         roi['targets'] = seen['targets']
         self._rois = roi
-        with torch.no_grad():
-            rpn_outs = tuple([o.detach() for o in out] for out in seen['rpn_outs'])
-            task_loss = rpn_per_image_loss(student.rpn_head, rpn_outs, roi['rpn_samples']) + roi_per_image_loss(
-                bbox_head, seen['cls_score'].detach(), seen['bbox_pred'].detach(), roi['rois'], seen['targets'],
-                roi['image'], roi['counts'])
+        task_loss = None
+        if self.computes('student_loss'):
+            with torch.no_grad():
+                rpn_outs = tuple([o.detach() for o in out] for out in seen['rpn_outs'])
+                task_loss = rpn_per_image_loss(student.rpn_head, rpn_outs, roi['rpn_samples']) + \
+                    roi_per_image_loss(bbox_head, seen['cls_score'].detach(), seen['bbox_pred'].detach(),
+                                       roi['rois'], seen['targets'], roi['image'], roi['counts'])
         extra = dict(self._rois, bbox_pred=seen['bbox_pred'], num_classes=int(bbox_head.num_classes),
                      mask_of=self._masks(inputs, data_samples))
         return ModelPass(logits=seen['cls_score'], features=seen['feats'], task_loss=task_loss, losses=losses,
@@ -396,7 +405,8 @@ class TwoStageDetectionAdapter(TaskAdapter):
             raise RuntimeError('TwoStageDetectionAdapter: forward_student must run before forward_teacher in an '
                                "iteration (the teachers score the student's sampled RoIs)")
         feats = list(teacher.extract_feat(inputs))
-        return two_stage_teacher_pass(teacher, feats, self._rois, self._masks(inputs, data_samples))
+        return two_stage_teacher_pass(teacher, feats, self._rois, self._masks(inputs, data_samples),
+                                      self.computes)
 
     # ------------------------------------------------------------------------------------------ per-image terms
     def logit_kd(self, student: ModelPass, teacher: ModelPass, data_samples: list) -> torch.Tensor:
@@ -421,12 +431,7 @@ class TwoStageDetectionAdapter(TaskAdapter):
 
     def cosine(self, connected: Sequence[torch.Tensor], teacher: ModelPass) -> torch.Tensor:
         """Cosine of the masked-pooled connected student level and teacher level, averaged over levels."""
-        mask_of = teacher.extra['mask_of']
-        cos = []
-        for s, t in zip(connected, teacher.features):
-            m = mask_of(t.shape[-2:])
-            cos.append(F.cosine_similarity(global_pool(s, m), global_pool(t, m), dim=1))
-        return torch.stack(cos, 0).mean(0)
+        return masked_pooled_cosine(connected, teacher)
 
     def feature_teacher_loss(self, teacher_model: nn.Module, connected: Sequence[torch.Tensor],
                              teacher: ModelPass, student: ModelPass, data_samples: list) -> torch.Tensor:
