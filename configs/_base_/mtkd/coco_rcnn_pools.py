@@ -14,7 +14,7 @@ def rcnn_pool(arch, stamps):
         dict(name=f'{arch}_{backbone}',
              config=f"mmdet::{arch}/{arch.replace('_', '-')}_{backbone.replace('_', '-')}_fpn_1x_coco.py",
              checkpoint=f'{zoo}/{arch}/{arch}_{backbone}_fpn_1x_coco/{arch}_{backbone}_fpn_1x_coco_{stamp}.pth')
-        for backbone, stamp in zip(backbones, stamps, strict=True)
+        for backbone, stamp in zip(backbones, stamps)
     ]
 
 
