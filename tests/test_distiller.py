@@ -260,7 +260,7 @@ def _random_checkpoint(model_cfg: dict, path, scope: str) -> str:
 
 
 def test_detector_teacher_for_a_classifier(random_teachers, tmp_path):
-    from test_detection import TEACHER_CFGS, tiny_model_cfg
+    from detection_helpers import TEACHER_CFGS, tiny_model_cfg
     detector = tiny_model_cfg(TEACHER_CFGS['retinanet_r18'], 8)
     teachers = copy.deepcopy(random_teachers[:2])
     teachers[1] = dict(name='retinanet', config=dict(model=detector, default_scope='mmdet'),
