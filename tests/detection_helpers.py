@@ -3,6 +3,7 @@ detector): tiny mmdet models from the tree-crown configs, a fixed three-image ba
 saved as checkpoints, distiller configs around them, and the settings of the tree-crown end-to-end runs."""
 import copy
 import os.path as osp
+import pickle
 import re
 
 import pytest
@@ -163,3 +164,16 @@ def coco_metrics(log: str) -> str:
     found = re.findall(r'bbox_mAP_copypaste: ([0-9. -]+)', log)
     assert found, log[-3000:]
     return found[-1].strip()
+
+
+def assert_same_predictions(ours: str, own: str, count: int) -> None:
+    """The ``--out`` pickles of two test runs hold the same boxes, scores and labels for ``count`` images."""
+    with open(ours, 'rb') as f:
+        ours = pickle.load(f)
+    with open(own, 'rb') as f:
+        own = pickle.load(f)
+    assert len(ours) == len(own) == count
+    for a, b in zip(ours, own):
+        assert a['img_id'] == b['img_id'] and len(a['pred_instances']['bboxes']) > 0
+        for key in ('bboxes', 'scores', 'labels'):
+            assert torch.equal(a['pred_instances'][key], b['pred_instances'][key])

@@ -7,7 +7,6 @@ on CPU; the end-to-end test needs data/treecrown (tools/setup_env.sh).
 import copy
 import math
 import os.path as osp
-import pickle
 import re
 
 import pytest
@@ -20,9 +19,9 @@ from mtkd_rl.registry import build
 from mtkd_rl.tasks.detection import (DetectionAdapter, assignment_key, detection_losses, loss_mode,
                                      per_image_detection_loss, per_image_loss_by_image, valid_mask)
 from conftest import REPO, cfg_options, run_tool
-from detection_helpers import (MMDET_TEST, MTKDRL_CFG, SHAPES, SMALL_RUN, STUDENT_CFG, TEACHER_CFGS, batch,
-                               build_det, build_distiller, coco_metrics, fixed_weighting_losses, save_teacher,
-                               tiny_model_cfg)
+from detection_helpers import (MMDET_TEST, MTKDRL_CFG, SHAPES, SMALL_RUN, STUDENT_CFG, TEACHER_CFGS,
+                               assert_same_predictions, batch, build_det, build_distiller, coco_metrics,
+                               fixed_weighting_losses, save_teacher, tiny_model_cfg)
 from detection_helpers import distiller_cfg as detection_distiller_cfg
 
 
@@ -476,12 +475,4 @@ def test_train_test_export_and_mmdet_test(treecrown_data, tmp_path):
     own_log = run_tool('python', MMDET_TEST, STUDENT_CFG, exported, '--work-dir', str(tmp_path / 'own'), '--out',
                        own_out, '--cfg-options', *cfg_options({**SMALL_RUN, 'model.test_cfg.score_thr': 0.0}))
     assert coco_metrics(own_log) == val
-    with open(ours_out, 'rb') as f:
-        ours = pickle.load(f)
-    with open(own_out, 'rb') as f:
-        own = pickle.load(f)
-    assert len(ours) == len(own) == 4
-    for a, b in zip(ours, own):
-        assert a['img_id'] == b['img_id'] and len(a['pred_instances']['bboxes']) > 0
-        for key in ('bboxes', 'scores', 'labels'):
-            assert torch.equal(a['pred_instances'][key], b['pred_instances'][key])
+    assert_same_predictions(ours_out, own_out, 4)

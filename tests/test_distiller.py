@@ -1,5 +1,6 @@
 """MultiTeacherDistiller on real mmpretrain models: teachers frozen and hidden, one pass per model, errors."""
 import copy
+import re
 
 import pytest
 import torch
@@ -315,7 +316,6 @@ ADAPTER_MODELS = dict(ClassificationAdapter='mmpretrain classifiers', DetectionA
     ('classifier', 'TwoStageDetectionAdapter'), ('classifier', 'SegmentationAdapter'),
     ('detector', 'SegmentationAdapter')])
 def test_adapter_of_another_toolbox_than_the_students(pools_of_one, kind, adapter):
-    import re
     student, teachers, scope = pools_of_one[kind]
     cfg = distiller_cfg(teachers, student=student, task=dict(type=f'mtkd_rl.{adapter}'))
     del cfg['data_preprocessor']

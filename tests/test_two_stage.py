@@ -6,7 +6,6 @@ Unit tests build tiny models from the tree-crown Faster R-CNN configs and mmdet'
 (8-16 base channels, a 16-channel FPN, random weights) on CPU; the end-to-end test needs data/treecrown.
 """
 import os.path as osp
-import pickle
 
 import pytest
 import torch
@@ -17,9 +16,9 @@ import mtkd_rl  # noqa: F401
 from mtkd_rl.tasks.detection import MixedPoolDetectionAdapter, TwoStageDetectionAdapter
 from conftest import REPO, cfg_options, run_tool
 from detection_helpers import (MMDET_TEST, MTKDRL_CFG, RCNN_MTKDRL_CFG, RCNN_STUDENT_CFG, RCNN_TEACHER_CFGS, SHAPES,
-                               SMALL_RUN, STUDENT_CFG, TEACHER_CFGS, batch, build_det, build_distiller, coco_metrics,
-                               distiller_cfg, fixed_weighting_losses, samples, save_teacher, tiny_model_cfg,
-                               tiny_rcnn_cfg)
+                               SMALL_RUN, STUDENT_CFG, TEACHER_CFGS, assert_same_predictions, batch, build_det,
+                               build_distiller, coco_metrics, distiller_cfg, fixed_weighting_losses, samples,
+                               save_teacher, tiny_model_cfg, tiny_rcnn_cfg)
 
 mmdet = pytest.importorskip('mmdet', reason='mmdet missing; run: bash tools/setup_env.sh')
 
@@ -408,12 +407,4 @@ def test_train_test_export_and_mmdet_test(treecrown_data, tmp_path):
                        '--out', own_out, '--cfg-options',
                        *cfg_options({**SMALL_RUN, 'model.test_cfg.rcnn.score_thr': 0.0}))
     assert coco_metrics(own_log) == val
-    with open(ours_out, 'rb') as f:
-        ours = pickle.load(f)
-    with open(own_out, 'rb') as f:
-        own = pickle.load(f)
-    assert len(ours) == len(own) == 4
-    for a, b in zip(ours, own):
-        assert a['img_id'] == b['img_id'] and len(a['pred_instances']['bboxes']) > 0
-        for key in ('bboxes', 'scores', 'labels'):
-            assert torch.equal(a['pred_instances'][key], b['pred_instances'][key])
+    assert_same_predictions(ours_out, own_out, 4)
