@@ -1,4 +1,5 @@
-"""Shared fixtures: the repository root, real Fashion-MNIST, tool runners and quickly made teachers."""
+"""Shared fixtures: the repository root, real Fashion-MNIST and tree-crown data, tool runners and quickly made
+teachers."""
 import os
 import os.path as osp
 import subprocess
@@ -18,6 +19,7 @@ TEACHER_CONFIGS = {
 }
 STUDENT_CONFIG = f'{FMNIST_CFG}/students/resnet18-w8_1xb64-2e_fashion-mnist.py'
 MTKDRL_CONFIG = f'{FMNIST_CFG}/mtkdrl_resnet18-w8_fmnist-pool3_1xb64-2e_fashion-mnist.py'
+TREECROWN = osp.join(REPO, 'data', 'treecrown')
 
 #: Settings that shrink a Fashion-MNIST run to a few real batches, deterministically.
 SMALL_RUN = {
@@ -51,6 +53,14 @@ def fashion_mnist():
     if not all(osp.isfile(osp.join(FMNIST, n)) for n in names):
         pytest.skip(f'Fashion-MNIST is missing from {FMNIST}; run: bash tools/setup_env.sh')
     return FMNIST
+
+
+@pytest.fixture(scope='module')
+def treecrown_data():
+    """The tree-crown COCO tiles (installed by tools/setup_env.sh)."""
+    if not osp.isfile(osp.join(TREECROWN, 'annotations', 'instances_train.json')):
+        pytest.skip(f'the tree-crown data is missing from {TREECROWN}; run: bash tools/setup_env.sh')
+    return TREECROWN
 
 
 def run_tool(*args, env=None, timeout=600):

@@ -80,7 +80,7 @@ def test_real_run_whose_last_batch_has_one_sample(fashion_mnist, random_teachers
 def test_detection_adapter_on_one_image(tmp_path):
     """A 64x64 image: the RetinaNet's coarsest FPN levels are 1x1."""
     from mmengine.registry import DefaultScope
-    from test_detection import STUDENT_CFG, TEACHER_CFGS, build_det, samples, tiny_model_cfg
+    from detection_helpers import STUDENT_CFG, TEACHER_CFGS, build_det, samples, tiny_model_cfg
     cfg = tiny_model_cfg(TEACHER_CFGS['retinanet_r18'], 8)
     torch.manual_seed(0)
     path = str(tmp_path / 'retinanet.pth')

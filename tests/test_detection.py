@@ -7,110 +7,42 @@ on CPU; the end-to-end test needs data/treecrown (tools/setup_env.sh).
 import copy
 import math
 import os.path as osp
-import pickle
 import re
 
 import pytest
 import torch
 import torch.nn.functional as F
 from mmengine.config import Config
-from mmengine.registry import MODELS as MMENGINE_MODELS
-from mmengine.registry import DefaultScope
-from mmengine.structures import InstanceData
 
 import mtkd_rl  # noqa: F401
 from mtkd_rl.registry import build
 from mtkd_rl.tasks.detection import (DetectionAdapter, assignment_key, detection_losses, loss_mode,
                                      per_image_detection_loss, per_image_loss_by_image, valid_mask)
 from conftest import EVERY_OPTIONAL_TERM, REPO, assert_equal_losses, cfg_options, count_calls, run_tool
-
-mmdet = pytest.importorskip('mmdet', reason='mmdet missing; run: bash tools/setup_env.sh')
-from mmdet.structures import DetDataSample  # noqa: E402
-
-TREE_CFG = osp.join(REPO, 'configs', 'det', 'treecrown')
-TEACHER_CFGS = {
-    'retinanet_r18': f'{TREE_CFG}/teachers/retinanet_r18_fpn_1xb4-24e_treecrown-320.py',
-    'retinanet_r34': f'{TREE_CFG}/teachers/retinanet_r34_fpn_1xb4-24e_treecrown-320.py',
-    'fcos_r18': f'{TREE_CFG}/teachers/fcos_r18_fpn_1xb4-24e_treecrown-320.py',
-}
-STUDENT_CFG = f'{TREE_CFG}/students/retinanet_r18-w32_fpn_1xb4-24e_treecrown-320.py'
-MTKDRL_CFG = f'{TREE_CFG}/mtkdrl_retinanet_r18-w32_treecrown-pool2_1xb4-24e_treecrown-320.py'
-TREECROWN = osp.join(REPO, 'data', 'treecrown')
-MMDET_TEST = osp.join(osp.dirname(mmdet.__file__), '.mim', 'tools', 'test.py')
+from detection_helpers import (MMDET_TEST, MTKDRL_CFG, SHAPES, SMALL_RUN, STUDENT_CFG, TEACHER_CFGS,
+                               assert_same_predictions, batch, build_det, build_distiller, coco_metrics,
+                               fixed_weighting_losses, save_teacher, tiny_model_cfg)
+from detection_helpers import distiller_cfg as detection_distiller_cfg
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-def tiny_model_cfg(config: str, base: int = 8) -> dict:
-    """A tree-crown config's model at ``base`` backbone channels and a 16-channel FPN and head."""
-    model = Config.fromfile(config).model.to_dict()
-    model['backbone'].update(depth=18, base_channels=base)
-    model['neck'].update(in_channels=[base, base * 2, base * 4, base * 8], out_channels=16)
-    model['bbox_head'].update(in_channels=16, feat_channels=16)
-    return model
-
-
-def build_det(model_cfg: dict):
-    with DefaultScope.overwrite_default_scope('mmdet'):
-        return MMENGINE_MODELS.build(copy.deepcopy(model_cfg))
-
-
-def samples(shapes, batch_shape, boxes):
-    """DetDataSamples with ``img_shape`` per image, one padded ``batch_input_shape`` and GT boxes (class 0)."""
-    out = []
-    for shape, bxs in zip(shapes, boxes):
-        s = DetDataSample(metainfo=dict(img_shape=shape, ori_shape=shape, pad_shape=batch_shape,
-                                        batch_input_shape=batch_shape, scale_factor=(1.0, 1.0)))
-        gt = InstanceData()
-        gt.bboxes = torch.tensor(bxs, dtype=torch.float32).reshape(-1, 4)
-        gt.labels = torch.zeros(len(bxs), dtype=torch.long)
-        s.gt_instances = gt
-        out.append(s)
-    return out
-
-
-#: Three 64x64-padded images: full size with two trees, 48x40 with one, and 64x56 without any.
-SHAPES = [(64, 64), (48, 40), (64, 56)]
-BOXES = [[[4, 6, 30, 28], [36, 30, 60, 62]], [[10, 8, 30, 40]], []]
-
-
-def batch(seed=0):
-    g = torch.Generator().manual_seed(seed)
-    inputs = torch.randn(3, 3, 64, 64, generator=g)
-    for img, (h, w) in zip(inputs, SHAPES):
-        img[:, h:] = 0
-        img[:, :, w:] = 0
-    return inputs, samples(SHAPES, (64, 64), BOXES)
-
-
 @pytest.fixture(scope='module')
 def pool(tmp_path_factory):
     """Tiny random-weight teachers saved as checkpoints: 2 RetinaNets (the student's anchors) and an FCOS."""
     root = tmp_path_factory.mktemp('det_teachers')
     torch.manual_seed(0)
-    teachers = []
-    for name, base in (('retinanet_r18', 16), ('retinanet_r34', 8), ('fcos_r18', 8)):
-        cfg = tiny_model_cfg(TEACHER_CFGS[name], base)
-        model = build_det(cfg)
-        model.init_weights()
-        path = str(root / f'{name}.pth')
-        torch.save(dict(state_dict=model.state_dict(), meta={}), path)
-        teachers.append(dict(name=name, config=dict(model=cfg, default_scope='mmdet'), checkpoint=path))
-    return teachers
+    return [save_teacher(root, name, tiny_model_cfg(TEACHER_CFGS[name], base), init_weights=True)
+            for name, base in (('retinanet_r18', 16), ('retinanet_r34', 8), ('fcos_r18', 8))]
 
 
 def distiller_cfg(teachers, **task):
-    cfg = Config.fromfile(MTKDRL_CFG).model.to_dict()
-    cfg['student'] = tiny_model_cfg(STUDENT_CFG, 8)
-    cfg['teachers'] = [copy.deepcopy(t) for t in teachers]
-    cfg['task'].update(task)
-    return cfg
+    return detection_distiller_cfg(MTKDRL_CFG, tiny_model_cfg(STUDENT_CFG, 8), teachers, **task)
 
 
 @pytest.fixture(scope='module')
 def distiller(pool):
     """MTKD-RL distiller: tiny RetinaNet student, RetinaNet teachers and the FCOS teacher as feature-only."""
-    model = build_det(distiller_cfg(pool, feature_only_teachers=['fcos_r18']))
-    model.weighting.trained_by_hook = True
+    model = build_distiller(distiller_cfg(pool, feature_only_teachers=['fcos_r18']))
     model.student.init_weights()
     return model
 
@@ -470,13 +402,7 @@ def aver_distiller(pool):
 
 @pytest.mark.parametrize('weighting', ['AVER', 'EBKD', 'CA-MKD'])
 def test_fixed_weightings(aver_distiller, weighting):
-    from mtkd_rl.registry import TEACHER_WEIGHTINGS
-    model = aver_distiller
-    model.weighting = build(dict(type=weighting), TEACHER_WEIGHTINGS, default_args=dict(num_teachers=2))
-    assert set(model.weighting.required_terms) <= set(model.task.provides)
-    inputs, data = batch()
-    losses = model.loss(inputs, data)
-    assert torch.isfinite(losses['loss_kd_logit']) and torch.isfinite(losses['loss_kd_feature'])
+    losses = fixed_weighting_losses(aver_distiller, weighting)
     assert float(losses['w_logit.retinanet_r18']) > 0
 
 
@@ -554,32 +480,7 @@ def test_coco_configs_use_the_model_zoo(name):
 
 
 # --------------------------------------------------------------------------------------- end to end
-#: Settings that shrink a tree-crown run to a few real batches (4 train and 4 val tiles), deterministically.
-SMALL_RUN = {
-    'train_dataloader.dataset.indices': 4, 'train_dataloader.batch_size': 2,
-    'val_dataloader.dataset.indices': 4, 'test_dataloader.dataset.indices': 4,
-    'train_dataloader.num_workers': 0, 'train_dataloader.persistent_workers': False,
-    'val_dataloader.num_workers': 0, 'val_dataloader.persistent_workers': False,
-    'test_dataloader.num_workers': 0, 'test_dataloader.persistent_workers': False,
-    'randomness.seed': 0, 'default_hooks.logger.interval': 1, 'train_cfg.max_epochs': 1,
-    'train_cfg.val_interval': 1,
-}
-
-
-def coco_metrics(log: str) -> str:
-    found = re.findall(r'bbox_mAP_copypaste: ([0-9. -]+)', log)
-    assert found, log[-3000:]
-    return found[-1].strip()
-
-
-@pytest.fixture(scope='module')
-def treecrown():
-    if not osp.isfile(osp.join(TREECROWN, 'annotations', 'instances_train.json')):
-        pytest.skip(f'the tree-crown data is missing from {TREECROWN}; run: bash tools/setup_env.sh')
-    return TREECROWN
-
-
-def test_train_test_export_and_mmdet_test(treecrown, tmp_path):
+def test_train_test_export_and_mmdet_test(treecrown_data, tmp_path):
     """Teachers, then the MTKD-RL student with its hook, tools/test.py (CocoMetric), export, mmdet's test."""
     options = {}
     for i, name in enumerate(('retinanet_r18', 'retinanet_r34')):
@@ -609,12 +510,4 @@ def test_train_test_export_and_mmdet_test(treecrown, tmp_path):
     own_log = run_tool('python', MMDET_TEST, STUDENT_CFG, exported, '--work-dir', str(tmp_path / 'own'), '--out',
                        own_out, '--cfg-options', *cfg_options({**SMALL_RUN, 'model.test_cfg.score_thr': 0.0}))
     assert coco_metrics(own_log) == val
-    with open(ours_out, 'rb') as f:
-        ours = pickle.load(f)
-    with open(own_out, 'rb') as f:
-        own = pickle.load(f)
-    assert len(ours) == len(own) == 4
-    for a, b in zip(ours, own):
-        assert a['img_id'] == b['img_id'] and len(a['pred_instances']['bboxes']) > 0
-        for key in ('bboxes', 'scores', 'labels'):
-            assert torch.equal(a['pred_instances'][key], b['pred_instances'][key])
+    assert_same_predictions(ours_out, own_out, 4)

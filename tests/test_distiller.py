@@ -1,5 +1,6 @@
 """MultiTeacherDistiller on real mmpretrain models: teachers frozen and hidden, one pass per model, errors."""
 import copy
+import re
 
 import pytest
 import torch
@@ -300,7 +301,7 @@ def _random_checkpoint(model_cfg: dict, path, scope: str) -> str:
 
 
 def test_detector_teacher_for_a_classifier(random_teachers, tmp_path):
-    from test_detection import TEACHER_CFGS, tiny_model_cfg
+    from detection_helpers import TEACHER_CFGS, tiny_model_cfg
     detector = tiny_model_cfg(TEACHER_CFGS['retinanet_r18'], 8)
     teachers = copy.deepcopy(random_teachers[:2])
     teachers[1] = dict(name='retinanet', config=dict(model=detector, default_scope='mmdet'),
@@ -321,6 +322,48 @@ def test_classifier_teacher_for_a_segmentor(random_teachers):
                                          r'\(ImageClassifier\), but model\.student is an mmseg segmentor '
                                          r'\(EncoderDecoder\).*an mmseg segmentor'):
         build_distiller(cfg, scope='mmseg')
+
+
+@pytest.fixture(scope='module')
+def pools_of_one(random_teachers, tmp_path_factory):
+    """Per kind of student: its tiny model config, a one-teacher pool of the same model and the default scope."""
+    from detection_helpers import RCNN_STUDENT_CFG, STUDENT_CFG, tiny_model_cfg, tiny_rcnn_cfg
+    from mmengine.config import Config
+    from test_segmentation import seg_model
+    root = tmp_path_factory.mktemp('pools_of_one')
+    pools = dict(classifier=(distiller_cfg(random_teachers)['student'], random_teachers[:1], 'mmpretrain'))
+    for kind, model, scope in (
+            ('detector', tiny_model_cfg(STUDENT_CFG, 8), 'mmdet'),
+            ('two_stage', tiny_rcnn_cfg(Config.fromfile(RCNN_STUDENT_CFG).model, 8), 'mmdet'),
+            ('segmentor', seg_model(), 'mmseg')):
+        checkpoint = _random_checkpoint(model, root / f'{kind}.pth', scope)
+        pools[kind] = (model, [dict(name=kind, config=dict(model=model, default_scope=scope),
+                                    checkpoint=checkpoint)], scope)
+    return pools
+
+
+STUDENTS = dict(classifier='an mmpretrain classifier (ImageClassifier)', detector='an mmdet detector (RetinaNet)',
+                two_stage='an mmdet detector (FasterRCNN)', segmentor='an mmseg segmentor (EncoderDecoder)')
+RIGHT_ADAPTERS = dict(classifier='ClassificationAdapter', detector='DetectionAdapter',
+                      two_stage='TwoStageDetectionAdapter', segmentor='SegmentationAdapter')
+ADAPTER_MODELS = dict(ClassificationAdapter='mmpretrain classifiers', DetectionAdapter='mmdet detectors',
+                      TwoStageDetectionAdapter='mmdet detectors', SegmentationAdapter='mmseg segmentors')
+
+
+@pytest.mark.parametrize('kind,adapter', [
+    ('detector', 'ClassificationAdapter'), ('two_stage', 'ClassificationAdapter'),
+    ('segmentor', 'ClassificationAdapter'), ('classifier', 'DetectionAdapter'), ('segmentor', 'DetectionAdapter'),
+    ('classifier', 'TwoStageDetectionAdapter'), ('classifier', 'SegmentationAdapter'),
+    ('detector', 'SegmentationAdapter')])
+def test_adapter_of_another_toolbox_than_the_students(pools_of_one, kind, adapter):
+    student, teachers, scope = pools_of_one[kind]
+    cfg = distiller_cfg(teachers, student=student, task=dict(type=f'mtkd_rl.{adapter}'))
+    del cfg['data_preprocessor']
+    message = (f"model.task.type is {adapter}, which runs {ADAPTER_MODELS[adapter]}, but model.student is "
+               f"{STUDENTS[kind]}: set model.task.type='mtkd_rl.{RIGHT_ADAPTERS[kind]}' (or leave model.task.type "
+               f"out to get the adapter of the student's toolbox)")
+    with pytest.raises(ValueError, match=f'^{re.escape(message)}$'):
+        build_distiller(cfg, scope)
 
 
 @pytest.mark.parametrize('preprocessor', [True, False], ids=['own-normaliser', 'student-normaliser'])

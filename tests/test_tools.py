@@ -190,3 +190,30 @@ def test_resume_plan_follows_last_checkpoint_and_refuses_mixed_kinds(student_run
     cfg.load_from = str(work_dir / 'iter_4.pth')
     with pytest.raises(CheckpointError, match='would overwrite epoch_2.pth'):
         plan_resume(cfg)
+
+
+def test_checkpoints_named_by_filename_tmpl_are_protected(student_run, tmp_path, monkeypatch):
+    """Files named by default_hooks.checkpoint.filename_tmpl are checkpoints too: a new run refuses their work
+    dir, and resuming finds the newest one and does not overwrite a newer one."""
+    from mmengine.config import Config
+
+    from mtkd_rl.checkpoints import CheckpointError, plan_resume
+    work_dir = tmp_path / 'work'
+    work_dir.mkdir()
+    for epoch in (1, 2):
+        shutil.copy2(student_run[0] / f'epoch_{epoch}.pth', work_dir / f'ckpt_{epoch}.pth')
+    template = 'default_hooks.checkpoint.filename_tmpl=ckpt_{}.pth'
+    err = tool_error(monkeypatch, 'tools/train.py', STUDENT_CONFIG, '--work-dir', str(work_dir), *SMALL, template)
+    assert 'holds checkpoints of an earlier run (ckpt_1.pth, ckpt_2.pth)' in err and '--resume' in err
+    err = tool_error(monkeypatch, 'tools/train.py', STUDENT_CONFIG, '--work-dir', str(work_dir), '--resume',
+                     str(work_dir / 'ckpt_1.pth'), *SMALL, template)
+    assert 'would overwrite ckpt_2.pth' in err and '--work-dir NEW_DIR' in err
+
+    cfg = Config(dict(work_dir=str(work_dir), resume=True, load_from=None,
+                      default_hooks=dict(checkpoint=dict(filename_tmpl='ckpt_{:d}.pth'))))
+    plan = plan_resume(cfg)
+    assert plan.checkpoint == str(work_dir / 'ckpt_2.pth') and 'the newest checkpoint' in plan.note
+    cfg.default_hooks.checkpoint.filename_tmpl = 'ckpt_{}_{}.pth'
+    with pytest.raises(CheckpointError, match=re.escape("default_hooks.checkpoint.filename_tmpl 'ckpt_{}_{}.pth' "
+                                                        "must hold one {} for the epoch or iteration number")):
+        plan_resume(cfg)

@@ -5,9 +5,7 @@ their checks), the COCO configs, and the tree-crown run end to end through tools
 Unit tests build tiny models from the tree-crown Faster R-CNN configs and mmdet's Mask/Cascade R-CNN configs
 (8-16 base channels, a 16-channel FPN, random weights) on CPU; the end-to-end test needs data/treecrown.
 """
-import copy
 import os.path as osp
-import pickle
 
 import pytest
 import torch
@@ -15,50 +13,19 @@ import torch.nn.functional as F
 from mmengine.config import Config, ConfigDict
 
 import mtkd_rl  # noqa: F401
-from mtkd_rl.registry import TEACHER_WEIGHTINGS, build
 from mtkd_rl.tasks.detection import MixedPoolDetectionAdapter, TwoStageDetectionAdapter
 from conftest import REPO, cfg_options, run_tool
-from test_detection import (MMDET_TEST, MTKDRL_CFG, SMALL_RUN, STUDENT_CFG, TEACHER_CFGS, batch, build_det,
-                            coco_metrics, tiny_model_cfg, treecrown)  # noqa: F401  (treecrown is a fixture)
+from detection_helpers import (MMDET_TEST, MTKDRL_CFG, RCNN_MTKDRL_CFG, RCNN_STUDENT_CFG, RCNN_TEACHER_CFGS, SHAPES,
+                               SMALL_RUN, STUDENT_CFG, TEACHER_CFGS, assert_same_predictions, batch, build_det,
+                               build_distiller, coco_metrics, distiller_cfg, fixed_weighting_losses, samples,
+                               save_teacher, tiny_model_cfg, tiny_rcnn_cfg)
 
 mmdet = pytest.importorskip('mmdet', reason='mmdet missing; run: bash tools/setup_env.sh')
 
-TREE_CFG = osp.join(REPO, 'configs', 'det', 'treecrown')
-RCNN_TEACHER_CFGS = {
-    'faster_rcnn_r18': f'{TREE_CFG}/teachers/faster-rcnn_r18_fpn_1xb4-24e_treecrown-320.py',
-    'faster_rcnn_r34': f'{TREE_CFG}/teachers/faster-rcnn_r34_fpn_1xb4-24e_treecrown-320.py',
-}
-RCNN_STUDENT_CFG = f'{TREE_CFG}/students/faster-rcnn_r18-w32_fpn_1xb4-24e_treecrown-320.py'
-RCNN_MTKDRL_CFG = f'{TREE_CFG}/mtkdrl_faster-rcnn_r18-w32_treecrown-pool2_1xb4-24e_treecrown-320.py'
 MMDET_MODELS = osp.join(osp.dirname(mmdet.__file__), '.mim', 'configs', '_base_', 'models')
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-def tiny_rcnn_cfg(model: ConfigDict, base: int = 8, num_classes: int = 1) -> ConfigDict:
-    """A two-stage model config at ``base`` backbone channels, a 16-channel FPN, RPN and RoI heads."""
-    model = copy.deepcopy(model)
-    model.backbone.update(depth=18, base_channels=base, init_cfg=None)
-    model.neck.update(in_channels=[base, base * 2, base * 4, base * 8], out_channels=16)
-    model.rpn_head.update(in_channels=16, feat_channels=16)
-    roi = model.roi_head
-    extractors = roi.bbox_roi_extractor if isinstance(roi.bbox_roi_extractor, list) else [roi.bbox_roi_extractor]
-    for extractor in extractors:
-        extractor.update(out_channels=16)
-    heads = roi.bbox_head if isinstance(roi.bbox_head, list) else [roi.bbox_head]
-    for head in heads:
-        head.update(in_channels=16, fc_out_channels=32, num_classes=num_classes)
-    if roi.get('mask_head') is not None:
-        roi.mask_roi_extractor.update(out_channels=16)
-        roi.mask_head.update(in_channels=16, conv_out_channels=16, num_classes=num_classes)
-    # a few proposals and sampled RoIs per image keep the CPU tests fast
-    rpn_proposal = model.train_cfg.rpn_proposal
-    rpn_proposal.update(nms_pre=200, max_per_img=50)
-    rcnn = model.train_cfg.rcnn if isinstance(model.train_cfg.rcnn, list) else [model.train_cfg.rcnn]
-    for stage in rcnn:
-        stage.sampler.update(num=32)
-    return model
-
-
 def tree_rcnn(name: str, base: int) -> ConfigDict:
     return tiny_rcnn_cfg(Config.fromfile(RCNN_TEACHER_CFGS[name]).model, base)
 
@@ -66,13 +33,6 @@ def tree_rcnn(name: str, base: int) -> ConfigDict:
 def mmdet_rcnn(file: str, base: int) -> ConfigDict:
     """mmdet's own base model (Mask/Cascade R-CNN) at the tree-crown student's normalisation, 1 class."""
     return tiny_rcnn_cfg(Config.fromfile(osp.join(MMDET_MODELS, file)).model, base)
-
-
-def save_teacher(root, name: str, cfg: ConfigDict) -> dict:
-    model = build_det(cfg)  # PyTorch's default initialisation: mmdet's init_weights logs every parameter
-    path = str(root / f'{name}.pth')
-    torch.save(dict(state_dict=model.state_dict(), meta={}), path)
-    return dict(name=name, config=dict(model=cfg, default_scope='mmdet'), checkpoint=path)
 
 
 @pytest.fixture(scope='module')
@@ -89,17 +49,8 @@ def rcnn_pool(tmp_path_factory):
 
 
 def rcnn_distiller_cfg(teachers, student=None, **task) -> ConfigDict:
-    cfg = Config.fromfile(RCNN_MTKDRL_CFG).model
-    cfg.student = student if student is not None else tiny_rcnn_cfg(Config.fromfile(RCNN_STUDENT_CFG).model, 8)
-    cfg.teachers = [copy.deepcopy(t) for t in teachers]
-    cfg.task.update(dict(probe_size=(64, 64)), **task)
-    return cfg
-
-
-def build_distiller(cfg):
-    model = build_det(cfg)
-    model.weighting.trained_by_hook = True
-    return model
+    student = student if student is not None else tiny_rcnn_cfg(Config.fromfile(RCNN_STUDENT_CFG).model, 8)
+    return distiller_cfg(RCNN_MTKDRL_CFG, student, teachers, probe_size=(64, 64), **task)
 
 
 @pytest.fixture(scope='module')
@@ -226,7 +177,6 @@ def test_per_image_loss_is_mmdets_loss_of_each_image_alone(tmp_path):
 
 def test_batch_without_boxes(distiller):
     """Images without trees are valid samples: every term is finite, and no RoI is positive."""
-    from test_detection import SHAPES, samples
     inputs, _ = batch()
     data = samples(SHAPES, (64, 64), [[], [], []])
     torch.manual_seed(0)
@@ -258,11 +208,7 @@ def aver_distiller(rcnn_pool):
 
 @pytest.mark.parametrize('weighting', ['AVER', 'EBKD', 'CA-MKD'])
 def test_fixed_weightings(aver_distiller, weighting):
-    model = aver_distiller
-    model.weighting = build(dict(type=weighting), TEACHER_WEIGHTINGS, default_args=dict(num_teachers=2))
-    assert set(model.weighting.required_terms) <= set(model.task.provides)
-    losses, _, _ = run_loss(model)
-    assert torch.isfinite(losses['loss_kd_logit']) and torch.isfinite(losses['loss_kd_feature'])
+    fixed_weighting_losses(aver_distiller, weighting)
 
 
 def test_camkd_feature_loss_runs_the_teachers_heads_on_connected_features(distiller):
@@ -309,11 +255,8 @@ def test_cascade_rcnn_student_distils_its_first_stage(rcnn_pool):
 
 # ------------------------------------------------------------------------------- one-stage student
 def retinanet_distiller_cfg(teachers, **task) -> ConfigDict:
-    cfg = Config.fromfile(MTKDRL_CFG).model
-    cfg.student = Config(dict(m=tiny_model_cfg(STUDENT_CFG, 8))).m
-    cfg.teachers = [copy.deepcopy(t) for t in teachers]
-    cfg.task.update(dict(type='mtkd_rl.MixedPoolDetectionAdapter'), **task)
-    return cfg
+    return distiller_cfg(MTKDRL_CFG, tiny_model_cfg(STUDENT_CFG, 8), teachers,
+                         type='mtkd_rl.MixedPoolDetectionAdapter', **task)
 
 
 def test_two_stage_teacher_in_a_retinanet_pool_teaches_features(rcnn_pool):
@@ -435,7 +378,7 @@ def test_coco_configs_use_the_model_zoo(name):
 
 
 # --------------------------------------------------------------------------------------- end to end
-def test_train_test_export_and_mmdet_test(treecrown, tmp_path):  # noqa: F811
+def test_train_test_export_and_mmdet_test(treecrown_data, tmp_path):
     """Faster R-CNN teachers, the MTKD-RL student with its hook, tools/test.py, export, mmdet's test."""
     options = {}
     for i, name in enumerate(('faster_rcnn_r18', 'faster_rcnn_r34')):
@@ -464,12 +407,4 @@ def test_train_test_export_and_mmdet_test(treecrown, tmp_path):  # noqa: F811
                        '--out', own_out, '--cfg-options',
                        *cfg_options({**SMALL_RUN, 'model.test_cfg.rcnn.score_thr': 0.0}))
     assert coco_metrics(own_log) == val
-    with open(ours_out, 'rb') as f:
-        ours = pickle.load(f)
-    with open(own_out, 'rb') as f:
-        own = pickle.load(f)
-    assert len(ours) == len(own) == 4
-    for a, b in zip(ours, own):
-        assert a['img_id'] == b['img_id'] and len(a['pred_instances']['bboxes']) > 0
-        for key in ('bboxes', 'scores', 'labels'):
-            assert torch.equal(a['pred_instances'][key], b['pred_instances'][key])
+    assert_same_predictions(ours_out, own_out, 4)

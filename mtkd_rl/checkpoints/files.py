@@ -4,16 +4,59 @@ import os.path as osp
 import re
 import zipfile
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 
 #: The names mmengine's CheckpointHook gives its checkpoints by default.
 CHECKPOINT_NAME = re.compile(r'^(epoch|iter)_(\d+)\.pth$')
+#: A replacement field of a ``str.format`` template, such as ``{}`` or ``{:03d}``.
+FORMAT_FIELD = re.compile(r'\{[^{}]*\}')
 
 
 class CheckpointError(ValueError):
     """A checkpoint that cannot be used as asked. The message names the file and the fix."""
+
+
+@dataclass(frozen=True)
+class CheckpointNames:
+    """The file names of a run's checkpoints: mmengine's defaults (``epoch_N.pth``, ``iter_N.pth``) and the
+    names that CheckpointHook's ``filename_tmpl`` gives, where the config sets one.
+
+    Attributes:
+        filename_tmpl: ``default_hooks.checkpoint.filename_tmpl`` (e.g. ``'ckpt_{}.pth'``), or None.
+        by: What the template's number counts: ``'epoch'`` or ``'iter'`` (the hook's ``by_epoch``).
+    """
+    filename_tmpl: Optional[str] = None
+    by: str = 'epoch'
+
+    def __post_init__(self) -> None:
+        if self.filename_tmpl is not None and len(FORMAT_FIELD.findall(self.filename_tmpl)) != 1:
+            raise CheckpointError(
+                f"default_hooks.checkpoint.filename_tmpl '{self.filename_tmpl}' must hold one {{}} for the epoch "
+                f"or iteration number (CheckpointHook formats it with that number alone), e.g. 'ckpt_{{}}.pth'")
+
+    @property
+    def pattern(self) -> Optional['re.Pattern[str]']:
+        """The custom names, with the number as group 1, or None without ``filename_tmpl``."""
+        if self.filename_tmpl is None:
+            return None
+        parts = FORMAT_FIELD.split(self.filename_tmpl)
+        return re.compile('^' + r'(\d+)'.join(re.escape(p) for p in parts) + '$')
+
+    def match(self, name: str) -> Optional[Tuple[str, int]]:
+        """``(by, step)`` for a checkpoint's file name, or None for another file."""
+        match = CHECKPOINT_NAME.match(name)
+        if match:
+            return match.group(1), int(match.group(2))
+        custom = self.pattern
+        match = custom.match(name) if custom is not None else None
+        return (self.by, int(match.group(1))) if match else None
+
+    def describe(self) -> str:
+        """``epoch_*.pth, iter_*.pth`` and the custom names as a glob, for messages."""
+        custom = f', {FORMAT_FIELD.sub("*", self.filename_tmpl)}' if self.filename_tmpl is not None else ''
+        return f'epoch_*.pth, iter_*.pth{custom}'
 
 
 @dataclass(frozen=True)
@@ -22,7 +65,8 @@ class CheckpointFile:
 
     Attributes:
         path: The file's path.
-        by: ``'epoch'`` for ``epoch_N.pth``, ``'iter'`` for ``iter_N.pth``.
+        by: ``'epoch'`` for ``epoch_N.pth``, ``'iter'`` for ``iter_N.pth`` (for a custom name: what its
+            number counts).
         step: ``N``, the epoch or iteration after which it was saved.
     """
     path: str
@@ -34,11 +78,13 @@ class CheckpointFile:
         return osp.basename(self.path)
 
 
-def list_checkpoints(directory: str) -> List[CheckpointFile]:
-    """The ``epoch_N.pth`` and ``iter_N.pth`` files in ``directory``, oldest first within each kind.
+def list_checkpoints(directory: str, naming: CheckpointNames = CheckpointNames()) -> List[CheckpointFile]:
+    """The checkpoint files in ``directory`` (``epoch_N.pth``, ``iter_N.pth`` and the names of ``naming``'s
+    template), oldest first within each kind.
 
     Args:
         directory: A work dir (a missing one holds no checkpoints).
+        naming: The run's checkpoint names.
 
     Returns:
         The checkpoints sorted by kind, then by step.
@@ -47,10 +93,10 @@ def list_checkpoints(directory: str) -> List[CheckpointFile]:
         return []
     found = []
     for name in os.listdir(directory):
-        match = CHECKPOINT_NAME.match(name)
+        match = naming.match(name)
         if match and osp.isfile(osp.join(directory, name)):
-            found.append(CheckpointFile(osp.join(directory, name), match.group(1), int(match.group(2))))
-    return sorted(found, key=lambda c: (c.by, c.step))
+            found.append(CheckpointFile(osp.join(directory, name), *match))
+    return sorted(found, key=lambda c: (c.by, c.step, c.name))
 
 
 def names(checkpoints: List[CheckpointFile]) -> str:
@@ -88,10 +134,11 @@ def damage(path: str) -> Optional[str]:
     return None
 
 
-def newest_intact(directory: str, exclude: Optional[str] = None) -> Optional[CheckpointFile]:
-    """The newest whole checkpoint of ``directory`` other than ``exclude`` (by step, and by file time between
-    epoch and iteration checkpoints), or None."""
-    candidates = [c for c in list_checkpoints(directory)
+def newest_intact(directory: str, exclude: Optional[str] = None,
+                  naming: CheckpointNames = CheckpointNames()) -> Optional[CheckpointFile]:
+    """The newest whole checkpoint of ``directory`` named as ``naming`` says, other than ``exclude`` (by step,
+    and by file time between epoch and iteration checkpoints), or None."""
+    candidates = [c for c in list_checkpoints(directory, naming)
                   if exclude is None or osp.abspath(c.path) != osp.abspath(exclude)]
     one_kind = len({c.by for c in candidates}) == 1
 

@@ -10,8 +10,8 @@ from typing import List, Tuple
 
 from mmengine.config import Config
 
-from .files import (CheckpointError, CheckpointFile, damage, list_checkpoints, names, newest_intact,
-                    read_checkpoint)
+from .files import (CheckpointError, CheckpointFile, CheckpointNames, damage, list_checkpoints, names,
+                    newest_intact, read_checkpoint)
 
 #: mmengine's file naming the newest checkpoint of a run.
 LAST_CHECKPOINT = 'last_checkpoint'
@@ -38,15 +38,22 @@ def checkpoint_dir(cfg: Config) -> str:
     return osp.join(out_dir, osp.basename(osp.normpath(cfg.work_dir)))
 
 
+def checkpoint_names(cfg: Config) -> CheckpointNames:
+    """How the run's CheckpointHook names its files: mmengine's defaults and ``filename_tmpl``, if set."""
+    hook = (cfg.get('default_hooks') or {}).get('checkpoint') or {}
+    return CheckpointNames(hook.get('filename_tmpl'), 'epoch' if hook.get('by_epoch', True) else 'iter')
+
+
 def check_new_run(cfg: Config) -> None:
     """A run that does not resume must not start where an earlier run left checkpoints (it would save over
     them and delete them).
 
     Raises:
-        CheckpointError: The checkpoint dir holds ``epoch_*.pth`` or ``iter_*.pth`` files.
+        CheckpointError: The checkpoint dir holds ``epoch_*.pth`` or ``iter_*.pth`` files, or files named by
+            ``default_hooks.checkpoint.filename_tmpl``.
     """
     directory = checkpoint_dir(cfg)
-    existing = list_checkpoints(directory)
+    existing = list_checkpoints(directory, checkpoint_names(cfg))
     if existing:
         raise CheckpointError(
             f'the work dir {directory} holds checkpoints of an earlier run ({names(existing)}), which a new run '
@@ -72,18 +79,19 @@ def plan_resume(cfg: Config) -> ResumePlan:
         CheckpointError: Nothing to resume, an unreadable checkpoint, or one that resuming would overwrite.
     """
     directory = checkpoint_dir(cfg)
-    existing = list_checkpoints(directory)
+    naming = checkpoint_names(cfg)
+    existing = list_checkpoints(directory, naming)
     if cfg.get('load_from'):
         path, note = cfg.load_from, f'resuming from {cfg.load_from} (given)'
     else:
-        path, note = _latest(cfg.work_dir, directory, existing)
+        path, note = _latest(cfg.work_dir, directory, existing, naming)
     if '://' in path:  # a URL: mmengine downloads it, and there is nothing local to check
         return ResumePlan(path, note)
     if not osp.isfile(path):
         raise CheckpointError(f'--resume {path}: no such file')
     problem = damage(path)
     if problem is not None:
-        raise CheckpointError(_unreadable(path, problem, directory, existing))
+        raise CheckpointError(_unreadable(path, problem, directory, existing, naming))
     meta = read_checkpoint(path, mmap=True).get('meta') or {}
     newer = _newer_than(existing, path, meta)
     if newer:
@@ -97,7 +105,8 @@ def plan_resume(cfg: Config) -> ResumePlan:
     return ResumePlan(path, note)
 
 
-def _latest(work_dir: str, directory: str, existing: List[CheckpointFile]) -> Tuple[str, str]:
+def _latest(work_dir: str, directory: str, existing: List[CheckpointFile],
+            naming: CheckpointNames) -> Tuple[str, str]:
     pointer = osp.join(work_dir, LAST_CHECKPOINT)
     if osp.isfile(pointer):
         with open(pointer) as f:
@@ -109,7 +118,7 @@ def _latest(work_dir: str, directory: str, existing: List[CheckpointFile]) -> Tu
         if not osp.isdir(work_dir):
             where = f'the work dir {work_dir} does not exist'
         else:
-            where = f'{directory} holds no checkpoint (epoch_*.pth, iter_*.pth) and no {LAST_CHECKPOINT} file'
+            where = f'{directory} holds no checkpoint ({naming.describe()}) and no {LAST_CHECKPOINT} file'
         raise CheckpointError(
             f'--resume: nothing to resume: {where}. Start a new run without --resume, pass the work dir of '
             f'the run to continue (--work-dir DIR), or the checkpoint itself (--resume PATH).')
@@ -130,8 +139,9 @@ def _newer_than(existing: List[CheckpointFile], path: str, meta: dict) -> List[C
     return [c for c in existing if c.step > (epoch if c.by == 'epoch' else iteration)]
 
 
-def _unreadable(path: str, problem: str, directory: str, existing: List[CheckpointFile]) -> str:
-    intact = newest_intact(directory, exclude=path)
+def _unreadable(path: str, problem: str, directory: str, existing: List[CheckpointFile],
+                naming: CheckpointNames) -> str:
+    intact = newest_intact(directory, exclude=path, naming=naming)
     message = (f'--resume: the checkpoint {path} cannot be read: it is truncated or damaged (an interrupted '
                f'save or copy?): {problem}.')
     if intact is None:

@@ -10,17 +10,12 @@ from mmengine.registry import MODELS as MMENGINE_MODELS
 
 from mtkd_rl.registry import MODELS, TEACHER_WEIGHTINGS, build
 from mtkd_rl.tasks import ModelShapes, TaskAdapter
-from mtkd_rl.tasks.base import toolbox_of
+from mtkd_rl.tasks.base import TASK_ADAPTERS, default_adapter
 from mtkd_rl.weighting import (COMMON_TERMS, DistillationTerms, TeacherWeighting, TeacherWeights,
                               normalized_reward, restrict_weights)
 from .teacher_check import TeacherPoolCheck
 from .teacher_speedups import TeacherSpeedups
 from .teachers import input_channels, input_normalisation, load_teacher
-
-#: The default task adapter of each toolbox's student.
-TASK_ADAPTERS = {'mmpretrain': 'ClassificationAdapter', 'mmdet': 'DetectionAdapter', 'mmseg': 'SegmentationAdapter'}
-#: The default task adapter of an mmdet student with an RPN and a RoI head (Faster/Mask/Cascade R-CNN).
-TWO_STAGE_ADAPTER = 'TwoStageDetectionAdapter'
 
 
 @MODELS.register_module()
@@ -139,13 +134,10 @@ class MultiTeacherDistiller(BaseModel):
         configs completed with the adapter's defaults."""
         task = dict(task) if task is not None else {}
         if 'type' not in task:
-            toolbox = toolbox_of(self.student)
-            if toolbox is None:
+            task['type'] = default_adapter(self.student)
+            if task['type'] is None:
                 raise ValueError(f"model.task has no type and {type(self.student).__name__} is not an mmpretrain, "
                                  f"mmdet or mmseg model: set model.task=dict(type='...Adapter')")
-            two_stage = getattr(self.student, 'rpn_head', None) is not None and \
-                getattr(self.student, 'roi_head', None) is not None
-            task['type'] = TWO_STAGE_ADAPTER if toolbox == 'mmdet' and two_stage else TASK_ADAPTERS[toolbox]
         adapter = MODELS.get(task['type']) if isinstance(task['type'], str) else task['type']
         if adapter is None:
             raise KeyError(f"model.task.type '{task['type']}' is unknown; choose one of "

@@ -68,6 +68,21 @@ def toolbox_of(model: nn.Module) -> Optional[str]:
     return toolbox if toolbox in MODEL_KINDS else None
 
 
+#: The task adapter of each toolbox's students; mmdet students with an RPN and a RoI head take
+#: ``TWO_STAGE_ADAPTER``.
+TASK_ADAPTERS = {'mmpretrain': 'ClassificationAdapter', 'mmdet': 'DetectionAdapter', 'mmseg': 'SegmentationAdapter'}
+TWO_STAGE_ADAPTER = 'TwoStageDetectionAdapter'
+
+
+def default_adapter(student: nn.Module) -> Optional[str]:
+    """The registered name of the task adapter for ``student``, or None for a model of no known toolbox."""
+    toolbox = toolbox_of(student)
+    if toolbox is None:
+        return None
+    two_stage = getattr(student, 'rpn_head', None) is not None and getattr(student, 'roi_head', None) is not None
+    return TWO_STAGE_ADAPTER if toolbox == 'mmdet' and two_stage else TASK_ADAPTERS[toolbox]
+
+
 def describe_model(model: nn.Module) -> str:
     """``model`` in words, e.g. ``'an mmdet detector (RetinaNet)'``."""
     toolbox = toolbox_of(model)
@@ -105,6 +120,8 @@ class TaskAdapter(nn.Module):
     """
     #: Optional DistillationTerms fields this task can provide.
     provides: frozenset = frozenset()
+    #: The toolbox whose models the adapter runs (a key of ``MODEL_KINDS``), or None for any.
+    toolbox: Optional[str] = None
 
     def __init__(self,
                  logit_loss: dict,
@@ -167,8 +184,15 @@ class TaskAdapter(nn.Module):
         return completed
 
     def check_models(self, student: nn.Module, teachers: Sequence[nn.Module], names: Sequence[str]) -> None:
-        """Check before any forward pass that every teacher is a model of the student's toolbox and task."""
+        """Check before any forward pass that the student is a model of this adapter's toolbox and every teacher
+        one of the student's toolbox and task."""
         own = toolbox_of(student)
+        if self.toolbox is not None and own is not None and own != self.toolbox:
+            raise ValueError(
+                f"model.task.type is {type(self).__name__}, which runs {self.toolbox} {MODEL_KINDS[self.toolbox]}s, "
+                f"but model.student is {describe_model(student)}: set model.task.type='mtkd_rl."
+                f"{default_adapter(student)}' (or leave model.task.type out to get the adapter of the student's "
+                f"toolbox)")
         for i, (name, teacher) in enumerate(zip(names, teachers)):
             theirs = toolbox_of(teacher)
             if own is not None and theirs is not None and theirs != own:

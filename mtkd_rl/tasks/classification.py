@@ -37,6 +37,7 @@ class ClassificationAdapter(TaskAdapter):
         probe_size: Spatial size of the dummy input used at build time.
     """
     provides = frozenset({'teacher_entropy', 'feature_teacher_loss'})
+    toolbox = 'mmpretrain'
 
     def __init__(self,
                  logit_loss: dict = dict(type='LogitKL', temperature=4.0, loss_weight=1.0),

@@ -122,6 +122,7 @@ class SegmentationAdapter(TaskAdapter):
         probe_size: Spatial size of the dummy input used at build time.
     """
     provides = frozenset({'teacher_entropy', 'feature_teacher_loss'})
+    toolbox = 'mmseg'
 
     def __init__(self,
                  logit_loss: Union[dict, Sequence[dict]] = dict(type='LogitKL', temperature=1.0, loss_weight=1.0),

@@ -63,6 +63,7 @@ class DetectionAdapter(TaskAdapter):
         probe_size: Size of the dummy input used at build time; large enough for the coarsest FPN level.
     """
     provides = frozenset({'teacher_entropy', 'feature_teacher_loss'})
+    toolbox = 'mmdet'
 
     def __init__(self,
                  logit_loss: dict = dict(type='DenseSigmoidKL', temperature=1.0, loss_weight=1.0),
