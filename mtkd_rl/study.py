@@ -329,10 +329,11 @@ class Study:
         config = self._prepare(run_dir, variant_config(self.base, variant, seed))
         done = osp.join(run_dir, RESULT_FILE)
         if osp.exists(done):
-            with open(done) as f:
-                result = RunResult(**json.load(f))
             if scalar_logs(run_dir):  # what the logs say now (a result written by an older version lacks keys)
                 result = read_run(run_dir, self.metric, variant.spec, seed)
+            else:
+                with open(done) as f:
+                    result = RunResult(**json.load(f))
             self.log(f'[study] {variant.spec} seed {seed}: finished before, {self.metric} = {result.value}')
             return result
         # an interrupted run continues from its latest checkpoint; a new one keeps the config's load_from
