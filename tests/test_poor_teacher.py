@@ -1,4 +1,4 @@
-"""A poor teacher in the pool: the pool check that names it, and the KL prior that keeps it from teaching."""
+"""A poor teacher in the pool: the pool check that names it, and the options that keep it from teaching."""
 import math
 import re
 
@@ -8,7 +8,7 @@ import torch
 from mtkd_rl.distillers.teacher_check import TeacherPoolCheck
 from mtkd_rl.registry import TEACHER_WEIGHTINGS, build
 from mtkd_rl.weighting import DistillationTerms, confidence_prior
-from mtkd_rl.weighting.mtkd_rl import correct_teachers_kl_prior
+from mtkd_rl.weighting.mtkd_rl import correct_teachers_kl_prior, gate_weights, teacher_correctness
 
 from conftest import MTKDRL_CONFIG, SMALL_RUN, TEACHER_CONFIGS, cfg_options, run_tool
 
@@ -89,6 +89,68 @@ def test_correct_teachers_prior_is_used_in_the_agent_update():
     assert torch.isfinite(loss)
 
 
+# ----------------------------------------------------------------------------- the correctness gate
+
+def test_gate_weights_keeps_each_row_total():
+    w = torch.tensor([[1.0, 1.0, 1.0], [0.5, 0.3, 0.2], [0.2, 0.3, 0.5], [0.6, 0.2, 0.2]])
+    g = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 1.0], [0.0, 0.0, 0.0], [1.0, 0.5, 0.0]])
+    torch.testing.assert_close(gate_weights(w, g), torch.tensor(
+        [[3.0, 0.0, 0.0], [0.0, 0.6, 0.4], [0.2, 0.3, 0.5], [6 / 7, 1 / 7, 0.0]]))
+
+
+def test_teacher_correctness():
+    ce = torch.tensor([[1.0, 1.0 + math.log(4.0)]])
+    torch.testing.assert_close(teacher_correctness(ce), torch.tensor([[1.0, 0.25]]))
+    accuracy = torch.tensor([[0.0, 1.0]])
+    assert teacher_correctness(ce, accuracy) is accuracy
+
+
+def make_agent(**options):
+    torch.manual_seed(0)
+    return build(dict(type='MTKD-RL', **options), TEACHER_WEIGHTINGS,
+                 default_args=dict(num_teachers=3, embedding_dims=[2] * 3, summary_dims=[3] * 3))
+
+
+def test_correctness_gate_mutes_the_wrong_teachers_on_both_heads():
+    kl = torch.tensor([[2.0, 2.5, 30.0], [1.0, 1.0, 1.0]])
+    ce = torch.tensor([[0.3, 0.4, 8.0], [2.0, 3.0, 4.0]])
+    accuracy = torch.tensor([[1.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    cos = torch.tensor([[0.1, 0.2, 0.9], [0.3, 0.3, 0.3]])
+    terms = terms_of(ce, accuracy, kl)
+    terms.cosine = cos
+    reference, gated = make_agent(), make_agent(correctness_gate=True)
+    ref, out = reference(terms), gated(terms)
+    # only teacher 0 is right on sample 0: it takes the whole weight of both heads
+    torch.testing.assert_close(out.logit[0], torch.tensor([1.0, 0.0, 0.0]))
+    torch.testing.assert_close(out.feature[0], torch.tensor([1.0, 0.0, 0.0]))
+    # no teacher is right on sample 1: the reference weights
+    torch.testing.assert_close(out.logit[1], ref.logit[1])
+    torch.testing.assert_close(out.feature[1], ref.feature[1])
+    assert torch.equal(out.rollout['accuracy'], accuracy)
+    loss = gated.update_loss(dict(out.rollout, reward=torch.ones(2)))
+    assert torch.isfinite(loss)
+
+
+def test_correctness_gate_with_soft_correctness_matches_gate_weights():
+    ce = torch.tensor([[0.5, 0.9, 2.0]])
+    accuracy = torch.tensor([[0.9, 0.6, 0.2]])  # shares of correct pixels
+    terms = terms_of(ce, accuracy, [[1.0, 2.0, 3.0]])
+    ref, out = make_agent()(terms), make_agent(correctness_gate=True)(terms)
+    torch.testing.assert_close(out.logit, gate_weights(ref.logit, accuracy))
+    torch.testing.assert_close(out.feature, gate_weights(ref.feature, accuracy))
+    torch.testing.assert_close(out.logit.sum(1), torch.ones(1))
+
+
+@pytest.mark.parametrize('warmup_weights,value', [('ones', 1.0), ('uniform', 1 / 3)])
+def test_correctness_gate_in_warmup(warmup_weights, value):
+    agent = make_agent(correctness_gate=True, warmup_weights=warmup_weights)
+    agent.warming_up = True
+    terms = terms_of([[0.3, 0.4, 8.0], [0.3, 0.4, 8.0]], [[1.0, 1.0, 0.0], [0.0, 0.0, 0.0]])
+    w = agent(terms)
+    torch.testing.assert_close(w.logit, torch.tensor([[1.5, 1.5, 0.0], [1.0, 1.0, 1.0]]) * value)
+    torch.testing.assert_close(w.feature, w.logit)
+
+
 # ----------------------------------------------------------------------------- the pool check
 
 def test_pool_check_names_the_far_worse_teacher():
@@ -155,10 +217,10 @@ def mean_logged(log, key):
     return sum(values) / len(values)
 
 
-def test_real_pool_check_and_correct_teachers_prior(pool_with_a_wrong_teacher):
+def test_real_pool_check_and_correctness_gate(pool_with_a_wrong_teacher):
     root, teachers = pool_with_a_wrong_teacher
     options = {**SMALL_RUN, **teachers, 'train_cfg.max_epochs': 1, 'model.teacher_check.iters': 3,
-               'custom_hooks.0.warmup_epochs': 0, 'model.weighting.kl_prior': 'correct_teachers',
+               'custom_hooks.0.warmup_epochs': 0, 'model.weighting.correctness_gate': True,
                'val_dataloader.dataset.indices': 32, 'test_dataloader.dataset.indices': 32}
     log = run_tool('python', 'tools/train.py', MTKDRL_CONFIG, '--work-dir', str(root / 'student'),
                    '--cfg-options', *cfg_options(options))
@@ -166,5 +228,6 @@ def test_real_pool_check_and_correct_teachers_prior(pool_with_a_wrong_teacher):
     assert "teacher 'good_a'" not in log and "teacher 'good_b'" not in log
     assert mean_logged(log, 'teacher_acc.wrong') < mean_logged(log, 'teacher_acc.good_a')
     assert mean_logged(log, 'teacher_risk.wrong') > mean_logged(log, 'teacher_risk.good_a')
-    # with the KL prior restricted to the teachers that are right, the wrong teacher gets less than AVER's 1/3
-    assert mean_logged(log, 'w_logit.wrong') < 1 / 3 < mean_logged(log, 'w_logit.good_a')
+    # gated, the wrong teacher teaches only where no teacher is right: less than AVER's 1/3 on both heads
+    for head in ('w_logit', 'w_feature'):
+        assert mean_logged(log, f'{head}.wrong') < 1 / 3 < mean_logged(log, f'{head}.good_a')

@@ -94,6 +94,6 @@ class TeacherPoolCheck:
                     f"{self._batches} training batches: {'; '.join(reasons)} (the others' median). Check its "
                     f'checkpoint (model.teachers[{m}].checkpoint), that it predicts the same classes in the same '
                     f"label order as the student's data set, and that it normalises images like the student. "
-                    f"If it is meant to be weak, a weighting that reads each teacher's loss (CA-MKD, or MTKD-RL "
-                    f"with kl_prior='correct_teachers') keeps it from teaching wrong answers")
+                    f"If it is meant to be weak, keep it from teaching wrong answers: MTKD-RL with "
+                    f"model.weighting.correctness_gate=True, or CA-MKD")
         return findings

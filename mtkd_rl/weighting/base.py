@@ -53,7 +53,7 @@ class DistillationTerms:
 
 @dataclass
 class TeacherWeights:
-    """Weights over teachers for one batch; each row sums to 1 (or is all ones during warm-up).
+    """Weights over teachers for one batch; each row sums to 1 (to M during a warm-up with weights of one).
 
     Attributes:
         logit: Weights of the logit distillation terms, ``[B, M]``.

@@ -15,6 +15,38 @@ WARMUP_WEIGHTS = ('ones', 'uniform')
 KL_PRIORS = ('reference', 'correct_teachers')
 
 
+def teacher_correctness(ce: torch.Tensor, accuracy: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """How right each teacher is on each sample, ``[B, M]`` in [0, 1].
+
+    Its accuracy on the sample where the task has one (1/0 for a classified image, the share of correct pixels
+    for a segmented one), else its likelihood relative to the best teacher, ``exp(-(CE_m - min_k CE_k))``.
+
+    Args:
+        ce: ``[B, M]`` teacher task losses.
+        accuracy: ``[B, M]`` teacher accuracies in [0, 1], or None.
+    """
+    return accuracy if accuracy is not None else torch.exp(-(ce - ce.min(1, keepdim=True).values))
+
+
+def gate_weights(weights: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:
+    """Move, per sample, the weight of the teachers that are wrong onto those that are right.
+
+    ``w_m * g_m``, rescaled so each row keeps its total; a row where every gated weight is 0 (no teacher right)
+    keeps its weights.
+
+    Args:
+        weights: ``[B, M]`` weights.
+        gate: ``[B, M]`` correctness in [0, 1] (:func:`teacher_correctness`).
+
+    Returns:
+        ``[B, M]`` weights with the same row totals.
+    """
+    gated = weights * gate
+    kept = gated.sum(1, keepdim=True)
+    tiny = torch.finfo(gated.dtype).tiny
+    return torch.where(kept > tiny, gated * (weights.sum(1, keepdim=True) / kept.clamp_min(tiny)), weights)
+
+
 def correct_teachers_kl_prior(kl: torch.Tensor, ce: torch.Tensor,
                               accuracy: Optional[torch.Tensor] = None) -> torch.Tensor:
     """The KL prior restricted to the teachers that are right on the sample: ``softmax_m(KL) * g_m``,
@@ -22,9 +54,8 @@ def correct_teachers_kl_prior(kl: torch.Tensor, ce: torch.Tensor,
 
     The reference prior ``softmax_m(KL)`` gives most weight to the teacher furthest from the student, which is
     the confidently wrong one when the pool holds such a teacher. Here each teacher's share is multiplied by
-    ``g_m``: its accuracy on the sample where the task has one (1/0 for a classified image, the share of
-    correct pixels for a segmented one), else its likelihood relative to the best teacher,
-    ``exp(-(CE_m - min_k CE_k))``. A sample on which no teacher is right gets the confidence prior.
+    its correctness ``g_m`` on the sample (:func:`teacher_correctness`). A sample on which no teacher is right
+    gets the confidence prior.
 
     Args:
         kl: ``[B, M]`` logit KD terms.
@@ -34,8 +65,7 @@ def correct_teachers_kl_prior(kl: torch.Tensor, ce: torch.Tensor,
     Returns:
         ``[B, M]`` weights whose rows sum to 1.
     """
-    gate = accuracy if accuracy is not None else torch.exp(-(ce - ce.min(1, keepdim=True).values))
-    gated = torch.softmax(kl, dim=1) * gate
+    gated = torch.softmax(kl, dim=1) * teacher_correctness(ce, accuracy)
     total = gated.sum(1, keepdim=True)
     tiny = torch.finfo(gated.dtype).tiny
     return torch.where(total > tiny, gated / total.clamp_min(tiny), confidence_prior(ce))
@@ -102,7 +132,10 @@ class MTKDRLWeighting(TeacherWeighting):
         kl_prior: The logit-side gap prior: ``'reference'`` (``softmax_m(KL)``, which favours the teacher
             furthest from the student, a confidently wrong one too) or ``'correct_teachers'`` (the same,
             restricted to the teachers that are right on the sample; see :func:`correct_teachers_kl_prior`).
-            Use the latter for pools that may hold a poor teacher.
+        correctness_gate: Whether the fused weights of both heads (and the warm-up weights) are moved, per sample,
+            from the teachers that are wrong on it to those that are right (:func:`gate_weights`; a sample no
+            teacher gets right keeps its weights). Off in the reference. Use it for pools that may hold a
+            poor or confidently wrong teacher: such a teacher then teaches only the samples it gets right.
     """
     learnable = True
     required_terms = frozenset({'embeddings', 'summaries', 'cosine'})
@@ -117,7 +150,8 @@ class MTKDRLWeighting(TeacherWeighting):
                  init_std: float = 0.1,
                  std_range: Tuple[float, float] = (0.01, 1.0),
                  warmup_weights: str = 'ones',
-                 kl_prior: str = 'reference') -> None:
+                 kl_prior: str = 'reference',
+                 correctness_gate: bool = False) -> None:
         super().__init__(num_teachers, embedding_dims, summary_dims)
         if kl_prior not in KL_PRIORS:
             raise ValueError(f"model.weighting.kl_prior must be one of {KL_PRIORS}, got '{kl_prior}'")
@@ -139,6 +173,7 @@ class MTKDRLWeighting(TeacherWeighting):
         self.update = update
         self.warmup_weights = warmup_weights
         self.kl_prior = kl_prior
+        self.correctness_gate = bool(correctness_gate)
         self.state_dim = sum(d + c + 3 for d, c in zip(self.embedding_dims, self.summary_dims))
         self.policy = TeacherPolicy(self.state_dim, num_teachers, hidden_dim)
         if fusion == 'dynamic':
@@ -218,7 +253,15 @@ class MTKDRLWeighting(TeacherWeighting):
 
     def _weights(self, actions, ce, kl, cos, accuracy=None):
         priors = self.priors(ce, kl, cos, accuracy)
-        return self.fuse(torch.softmax(actions[0], 1), torch.softmax(actions[1], 1), *priors)
+        w_logit, w_feature = self.fuse(torch.softmax(actions[0], 1), torch.softmax(actions[1], 1), *priors)
+        if self.correctness_gate:
+            gate = teacher_correctness(ce, accuracy)
+            w_logit, w_feature = gate_weights(w_logit, gate), gate_weights(w_feature, gate)
+        return w_logit, w_feature
+
+    @property
+    def _reads_accuracy(self) -> bool:
+        return self.kl_prior == 'correct_teachers' or self.correctness_gate
 
     def _rollout(self, terms: DistillationTerms) -> Dict[str, torch.Tensor]:
         """The state and the priors' inputs of a batch: what the update needs besides the action and reward."""
@@ -226,19 +269,21 @@ class MTKDRLWeighting(TeacherWeighting):
                        kl=terms.logit_kd.detach().float())
         if terms.cosine is not None:
             rollout['cos'] = terms.cosine.detach().float()
-        if self.kl_prior == 'correct_teachers' and terms.teacher_accuracy is not None:
+        if self._reads_accuracy and terms.teacher_accuracy is not None:
             rollout['accuracy'] = terms.teacher_accuracy.detach().float()
         return rollout
 
     def forward(self, terms: DistillationTerms) -> TeacherWeights:
         """Weights for one batch; in training also the rollout the hook stores.
 
-        During warm-up the weights are fixed; the rollout (no policy pass) is returned only when the hook
+        During warm-up the weights are fixed (and gated, with ``correctness_gate``); the rollout (no policy pass) is returned only when the hook
         asks for warm-up batches (``learn_during_warmup``) and the update can learn from them.
         """
         if self.warming_up:
             value = 1.0 if self.warmup_weights == 'ones' else 1.0 / self.num_teachers
             w = torch.full_like(terms.teacher_loss, value)
+            if self.correctness_gate:
+                w = gate_weights(w, teacher_correctness(terms.teacher_loss.detach(), terms.teacher_accuracy))
             rollout = None
             if self.training and self.learn_during_warmup and self.learns_from_fixed_weights:
                 with torch.no_grad():
