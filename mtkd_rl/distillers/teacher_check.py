@@ -95,5 +95,5 @@ class TeacherPoolCheck:
                     f'checkpoint (model.teachers[{m}].checkpoint), that it predicts the same classes in the same '
                     f"label order as the student's data set, and that it normalises images like the student. "
                     f"If it is meant to be weak, keep it from teaching wrong answers: MTKD-RL with "
-                    f"model.weighting.correctness_gate=True, or CA-MKD")
+                    f"model.weighting.correctness_gate=True and warmup_weights='uniform', or CA-MKD")
         return findings

@@ -134,8 +134,9 @@ class MTKDRLWeighting(TeacherWeighting):
             restricted to the teachers that are right on the sample; see :func:`correct_teachers_kl_prior`).
         correctness_gate: Whether the fused weights of both heads (and the warm-up weights) are moved, per sample,
             from the teachers that are wrong on it to those that are right (:func:`gate_weights`; a sample no
-            teacher gets right keeps its weights). Off in the reference. Use it for pools that may hold a
-            poor or confidently wrong teacher: such a teacher then teaches only the samples it gets right.
+            teacher gets right keeps its weights). Off in the reference. Use it, with
+            ``warmup_weights='uniform'``, for pools that may hold a poor or confidently wrong teacher: such a
+            teacher then teaches only the samples it gets right.
     """
     learnable = True
     required_terms = frozenset({'embeddings', 'summaries', 'cosine'})
@@ -276,8 +277,9 @@ class MTKDRLWeighting(TeacherWeighting):
     def forward(self, terms: DistillationTerms) -> TeacherWeights:
         """Weights for one batch; in training also the rollout the hook stores.
 
-        During warm-up the weights are fixed (and gated, with ``correctness_gate``); the rollout (no policy pass) is returned only when the hook
-        asks for warm-up batches (``learn_during_warmup``) and the update can learn from them.
+        During warm-up the weights are fixed (and gated, with ``correctness_gate``); the rollout (no policy
+        pass) is returned only when the hook asks for warm-up batches (``learn_during_warmup``) and the update
+        can learn from them.
         """
         if self.warming_up:
             value = 1.0 if self.warmup_weights == 'ones' else 1.0 / self.num_teachers
