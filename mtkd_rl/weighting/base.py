@@ -178,7 +178,7 @@ def restrict_weights(weights: torch.Tensor, allowed: torch.Tensor) -> torch.Tens
 
     Args:
         weights: ``[B, M]`` weights.
-        allowed: ``[M]`` booleans.
+        allowed: ``[M]`` booleans (per teacher), or ``[B, M]`` booleans or values in [0, 1] (per sample).
 
     Returns:
         ``[B, M]`` weights, zero for teachers that are not allowed.

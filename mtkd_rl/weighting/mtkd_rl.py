@@ -6,7 +6,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mtkd_rl.registry import TEACHER_WEIGHTINGS
-from .base import DistillationTerms, TeacherWeighting, TeacherWeights, confidence_prior
+from .base import DistillationTerms, TeacherWeighting, TeacherWeights, confidence_prior, restrict_weights
 from .gaussian_policy import BoundedLogStd, advantage, check_std_options, natural_policy_gradient_loss
 
 FUSIONS = ('static', 'dynamic')
@@ -31,8 +31,8 @@ def teacher_correctness(ce: torch.Tensor, accuracy: Optional[torch.Tensor] = Non
 def gate_weights(weights: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:
     """Move, per sample, the weight of the teachers that are wrong onto those that are right.
 
-    ``w_m * g_m``, rescaled so each row keeps its total; a row where every gated weight is 0 (no teacher right)
-    keeps its weights.
+    :func:`restrict_weights` with a per-sample gate (``w_m * g_m``, rescaled so each row keeps its total), except
+    that a row where every gated weight is 0 (no teacher right) keeps its weights.
 
     Args:
         weights: ``[B, M]`` weights.
@@ -41,10 +41,8 @@ def gate_weights(weights: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:
     Returns:
         ``[B, M]`` weights with the same row totals.
     """
-    gated = weights * gate
-    kept = gated.sum(1, keepdim=True)
-    tiny = torch.finfo(gated.dtype).tiny
-    return torch.where(kept > tiny, gated * (weights.sum(1, keepdim=True) / kept.clamp_min(tiny)), weights)
+    kept = (weights * gate).sum(1, keepdim=True)
+    return torch.where(kept > torch.finfo(weights.dtype).tiny, restrict_weights(weights, gate), weights)
 
 
 def correct_teachers_kl_prior(kl: torch.Tensor, ce: torch.Tensor,
