@@ -1,6 +1,6 @@
-"""Smoke test of the cost benchmark (tools/benchmarks/distill_cost.py): it builds and runs every variant on
-real models of a classification and a detection config. No timing is asserted; timings belong to its
-printout."""
+"""Smoke tests of the cost benchmarks (tools/benchmarks/): distill_cost.py builds and runs every variant on
+real models of a classification and a detection config; per_image_detection_loss.py times both per-image
+detection loss paths and compares their values. No timing is asserted; timings belong to the printouts."""
 import math
 import os.path as osp
 import sys
@@ -34,3 +34,17 @@ def test_benchmark_runs_on_a_detection_pool():
     assert all(result[name] > 0 for name in VARIANTS + ('D_AVER_every ms', ))
     assert math.isfinite(result['D_AVER/D_AVER_every'])
     assert math.isfinite(result['agent_update_ms'])
+
+
+@pytest.mark.parametrize('teacher', ['fcos_r18_fpn_1xb4-24e_treecrown-320.py',
+                                     'retinanet_r18_fpn_1xb4-24e_treecrown-320.py'])
+def test_per_image_detection_loss_benchmark_compares_equal_values(teacher):
+    """The per-image detection loss benchmark times both paths and finds them equal (FCOS and RetinaNet heads)."""
+    pytest.importorskip('mmdet')
+    import per_image_detection_loss
+    config = osp.join(REPO, 'configs', 'det', 'treecrown', 'teachers', teacher)
+    result = per_image_detection_loss.main([config, '--batch-size', '2', '--input-size', '128', '128',
+                                            '--rounds', '1', '--device', 'cpu'])
+    assert result['per-image loss_by_feat ms'] > 0 and result['batched ms'] > 0
+    assert math.isfinite(result['batched/per-image'])
+    assert result['max relative difference'] < 1e-5

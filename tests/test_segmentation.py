@@ -418,7 +418,8 @@ def test_only_the_terms_the_weighting_reads_are_computed_and_losses_stay(mixed_p
     model.weighting = AverageWeighting(3)
     model.train()
     counts, captured = {}, []
-    for owner, name in ((segmentation, 'masked_pixel_ce'), (segmentation, 'global_pool'),
+    for owner, name in ((segmentation, 'masked_pixel_ce'), (segmentation, 'masked_pixel_nll'),
+                        (segmentation, 'global_pool'),
                         (segmentation, 'reduce_per_sample'), (model.task, 'cosine')):
         count_calls(monkeypatch, owner, name, counts)
     terms_of = model.task.terms
@@ -428,7 +429,8 @@ def test_only_the_terms_the_weighting_reads_are_computed_and_losses_stay(mixed_p
     aver = model.loss(inputs, samples)
     # AVER: the teachers' pixel cross-entropy and accuracy (logged as teacher_risk and teacher_acc) only; no
     # student loss, entropy, class-probability summary, embedding or cosine
-    assert counts == {'masked_pixel_ce': 3, 'global_pool': 0, 'reduce_per_sample': 3 + 3, 'cosine': 0}
+    assert counts == {'masked_pixel_ce': 0, 'masked_pixel_nll': 3, 'global_pool': 0, 'reduce_per_sample': 3 + 3,
+                      'cosine': 0}
     terms = captured[-1]
     assert terms.student_loss is None and terms.cosine is None and terms.teacher_entropy is None
     assert terms.embeddings == [] and terms.summaries == [] and terms.teacher_accuracy.shape == (2, 3)
@@ -437,8 +439,10 @@ def test_only_the_terms_the_weighting_reads_are_computed_and_losses_stay(mixed_p
     counts.update(dict.fromkeys(counts, 0))
     torch.manual_seed(0)
     every = model.loss(inputs, samples)
-    # + the student's cross-entropy; embedding, summary and cosine pooled per teacher; entropy per teacher
-    assert counts == {'masked_pixel_ce': 4, 'global_pool': 3 * 3, 'reduce_per_sample': 4 + 3 + 3, 'cosine': 3}
+    # + the student's cross-entropy; embedding, summary and cosine pooled per teacher; entropy per teacher (from
+    # the log-probabilities of the teacher's cross-entropy)
+    assert counts == {'masked_pixel_ce': 1, 'masked_pixel_nll': 3, 'global_pool': 3 * 3,
+                      'reduce_per_sample': 4 + 3 + 3, 'cosine': 3}
     assert_equal_losses(aver, every)
 
 

@@ -51,7 +51,7 @@ def draw_panel(ax, log: TrainingLog, panel: str) -> bool:
         drawn = True
     if log.warmup_end is not None:
         ax.axvspan(0, log.warmup_end, color='0.85', zorder=0,
-                   label='warm-up (fixed weights)' if panel in PER_TEACHER[:2] else None)
+                   label='warm-up (agent not acting)' if panel in PER_TEACHER[:2] else None)
         if panel in PER_TEACHER[:2]:
             _zoom_past_warmup(ax, log, panel_keys(log, panel))
     if not drawn:
@@ -64,8 +64,9 @@ def draw_panel(ax, log: TrainingLog, panel: str) -> bool:
 
 
 def _zoom_past_warmup(ax, log: TrainingLog, keys: Sequence[str]) -> None:
-    """Scale the y axis to the weights the agent chose; the fixed warm-up weights (all ones by default) would
-    flatten them. The warm-up values stay plotted, and their range is written in the band."""
+    """Scale the y axis to the weights the agent chose; the warm-up weights (all ones by default, or per image
+    with the correctness gate) would flatten them. The warm-up values stay plotted, and the range of their
+    logged means is written in the band."""
     during, after = [], []
     for key in keys:
         steps, values = log.series(key)
@@ -78,8 +79,8 @@ def _zoom_past_warmup(ax, log: TrainingLog, keys: Sequence[str]) -> None:
         return
     pad = max(high - low, 1e-3) * 0.15
     ax.set_ylim(low - pad, high + pad)
-    fixed = f'{min(during):g}' if min(during) == max(during) else f'{min(during):g} to {max(during):g}'
-    ax.text(log.warmup_end / 2, high + pad / 2, f'warm-up: {fixed}', ha='center', va='center', fontsize=8,
+    span = f'{min(during):.3g}' if min(during) == max(during) else f'{min(during):.3g} to {max(during):.3g}'
+    ax.text(log.warmup_end / 2, high + pad / 2, f'warm-up: {span}', ha='center', va='center', fontsize=8,
             color='0.3')
 
 

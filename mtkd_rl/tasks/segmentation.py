@@ -102,6 +102,12 @@ def masked_pixel_ce(logits: torch.Tensor, labels: torch.Tensor, valid: torch.Ten
     return reduce_per_sample(ce, valid)
 
 
+def masked_pixel_nll(log_probs: torch.Tensor, labels: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """:func:`masked_pixel_ce` from log-probabilities already computed (``log_softmax`` over dim 1)."""
+    nll = F.nll_loss(log_probs, labels.masked_fill(~valid, 0), reduction='none')
+    return reduce_per_sample(nll, valid)
+
+
 @MODELS.register_module()
 class SegmentationAdapter(TaskAdapter):
     """Per-image terms for mmseg encoder-decoder segmentors (backbone, optional neck, one decode head,
@@ -231,10 +237,10 @@ class SegmentationAdapter(TaskAdapter):
         x = teacher.extract_feat(inputs)
         labels, valid = batch_labels(data_samples, self._target_size(), head.ignore_index)
         logits = resize_logits(_seg_logits(head.forward(x)), labels.shape[-2:], teacher.align_corners)
-        task_loss = masked_pixel_ce(logits, labels, valid)
+        log_p = F.log_softmax(logits, dim=1)  # one softmax serves the task loss, entropy and summary
+        task_loss = masked_pixel_nll(log_p, labels, valid)
         entropy = summary = embedding = None
         if self.computes('teacher_entropy') or self.computes('summaries'):
-            log_p = F.log_softmax(logits, dim=1)
             p = log_p.exp()
             if self.computes('teacher_entropy'):
                 entropy = reduce_per_sample(-(p * log_p).sum(1), valid)

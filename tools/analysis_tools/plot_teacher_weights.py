@@ -7,7 +7,7 @@ Writes, under ``--out`` (default ``WORK_DIR/plots``):
 * ``agent.png``: the agent's loss and its number of updates,
 * ``overview.png``: all of the above in one picture,
 
-with the hook's warm-up (fixed weights, agent held back) shaded. The values are the scalars mmengine logged
+with the hook's warm-up (the agent held back) shaded. The values are the scalars mmengine logged
 every ``default_hooks.logger.interval`` iterations (batch means of the logging iteration; the agent loss is
 mmengine's mean over its log window). See docs/user_guides/analysis_tools.md.
 

@@ -3,14 +3,15 @@ assignment per batch (``dense_losses``), anchor layouts and valid-position masks
 two-stage detectors (``two_stage``), and the one-stage student's adapter for pools with two-stage teachers
 (``mixed_pool``)."""
 from .adapter import DetectionAdapter, binary_entropy
-from .dense_losses import (AnchorTargets, anchor_targets, assignment_key, detection_losses, loss_mode,
-                           per_image_detection_loss, per_image_loss_by_image)
+from .dense_losses import (AnchorTargets, PointTargets, anchor_targets, assignment_key, detection_losses,
+                           loss_mode, per_image_detection_loss, per_image_loss_by_image, point_targets)
 from .layout import LAYOUT_KEYS, BatchMasks, decode_boxes, flatten_levels, valid_mask
 from .mixed_pool import MixedPoolDetectionAdapter
 from .two_stage import TwoStageDetectionAdapter, is_two_stage
 
 __all__ = [
-    'DetectionAdapter', 'binary_entropy', 'AnchorTargets', 'anchor_targets', 'assignment_key', 'detection_losses',
+    'DetectionAdapter', 'binary_entropy', 'AnchorTargets', 'anchor_targets', 'PointTargets', 'point_targets',
+    'assignment_key', 'detection_losses',
     'loss_mode', 'per_image_detection_loss', 'per_image_loss_by_image', 'LAYOUT_KEYS', 'BatchMasks',
     'decode_boxes', 'flatten_levels', 'valid_mask', 'TwoStageDetectionAdapter', 'is_two_stage',
     'MixedPoolDetectionAdapter'

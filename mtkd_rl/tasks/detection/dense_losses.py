@@ -5,8 +5,9 @@ term needs the loss of each image alone (normalised by that image's own positive
 both its batch loss and its per-image losses. For ``AnchorHead`` heads (RetinaNet...) this module assigns
 targets once per batch and *assignment key* (anchor generator, box coder, ``train_cfg``, classes: see
 :func:`assignment_key`), so the student and every teacher with the student's anchor layout share one
-assignment, and reduces the head's own loss modules per image in one batched call. Heads with their own loss
-code (FCOS, ATSS, ...) run ``loss_by_feat`` on each image (:func:`per_image_loss_by_image`).
+assignment, and reduces the head's own loss modules per image in one batched call. FCOS heads get the same
+treatment with their point targets (:func:`point_head_per_image_loss`). Heads with other loss code (ATSS,
+...) run ``loss_by_feat`` on each image (:func:`per_image_loss_by_image`).
 """
 import weakref
 from contextlib import contextmanager
@@ -204,6 +205,106 @@ def anchor_head_per_image_loss(head: nn.Module, outs: Sequence[Sequence[torch.Te
     return (_per_image_sum(loss_cls, b) + _per_image_sum(loss_bbox, b)) / (targets.image_avg_factors + eps)
 
 
+# -------------------------------------------------------------------------------- shared point targets
+def batched_point_head(head: nn.Module) -> bool:
+    """Whether ``head`` computes its loss with ``FCOSHead``'s own code (point targets, centerness-weighted box
+    loss), so its targets can be shared and its loss reduced per image in one call."""
+    from mmdet.models.dense_heads import FCOSHead
+    if not isinstance(head, FCOSHead):
+        return False
+    cls = type(head)
+    return all(getattr(cls, name) is getattr(FCOSHead, name)
+               for name in ('loss_by_feat', 'get_targets', '_get_targets_single', 'centerness_target'))
+
+
+def point_assignment_key(head: nn.Module) -> Hashable:
+    """What an ``FCOSHead``'s targets depend on besides the batch: points, regress ranges, centre sampling,
+    box normalisation, classes."""
+    key = _ASSIGNMENT_KEYS.get(head)
+    if key is None:
+        gen = head.prior_generator
+        key = '|'.join([
+            'points', _describe([gen.strides, getattr(gen, 'offset', 0.5)]), _describe(head.regress_ranges),
+            repr(head.center_sampling), repr(head.center_sample_radius), repr(head.norm_on_bbox),
+            repr(int(head.num_classes)),
+        ])
+        _ASSIGNMENT_KEYS[head] = key
+    return key
+
+
+@dataclass
+class PointTargets:
+    """The targets of one batch for FCOS heads of one assignment key, image-major over all levels.
+
+    Attributes:
+        points: The points of one image, all levels, ``[N, 2]``.
+        labels: ``[B, N]`` (``num_classes`` for background).
+        bbox_targets: ``[B, N, 4]`` distances to the box sides (divided by the stride with ``norm_on_bbox``).
+    """
+    points: torch.Tensor
+    labels: torch.Tensor
+    bbox_targets: torch.Tensor
+
+
+def point_targets(head: nn.Module, outs: Sequence[Sequence[torch.Tensor]],
+                  data_samples: Sequence[Any]) -> PointTargets:
+    """The batch's point targets for ``head``: assigned once per batch, feature-map sizes and assignment key."""
+    cls_scores, bbox_preds = outs[0], outs[1]
+    sizes = tuple(tuple(int(v) for v in c.shape[-2:]) for c in cls_scores)
+    dtype, device = bbox_preds[0].dtype, bbox_preds[0].device
+    key = ('point_targets', point_assignment_key(head), sizes, str(dtype), str(device))
+    return memoized(data_samples, key, lambda: _assign_points(head, sizes, dtype, device, data_samples))
+
+
+def _assign_points(head: nn.Module, sizes, dtype, device, data_samples) -> PointTargets:
+    from mmdet.models.utils import unpack_gt_instances
+    gts, _, _ = unpack_gt_instances(data_samples)
+    b = len(gts)
+    with torch.no_grad():
+        points = head.prior_generator.grid_priors([torch.Size(s) for s in sizes], dtype=dtype, device=device)
+        labels, bbox_targets = head.get_targets(points, gts)  # per level, [B * n_l], image-major
+    return PointTargets(torch.cat(points), torch.cat([x.reshape(b, -1) for x in labels], 1),
+                        torch.cat([x.reshape(b, -1, 4) for x in bbox_targets], 1))
+
+
+def point_head_per_image_loss(head: nn.Module, outs: Sequence[Sequence[torch.Tensor]],
+                              targets: PointTargets) -> torch.Tensor:
+    """An FCOS head's loss of each image alone, ``[B]``, from the batch's targets in one call per loss module.
+
+    Equal to ``loss_by_feat`` on each image (classification and centerness divided by the image's positives,
+    at least one; the centerness-weighted box loss by the image's sum of centerness targets), without
+    re-assigning per image and without the cross-process averages of the normalisers that ``loss_by_feat``
+    makes under DDP (each image is normalised by its own).
+    """
+    cls_scores, bbox_preds, centernesses = outs[0], outs[1], outs[2]
+    b, c = cls_scores[0].shape[0], head.cls_out_channels
+    scores = torch.cat([s.permute(0, 2, 3, 1).reshape(b, -1, c) for s in cls_scores], 1)
+    preds = torch.cat([p.permute(0, 2, 3, 1).reshape(b, -1, 4) for p in bbox_preds], 1).reshape(-1, 4)
+    centerness = torch.cat([x.permute(0, 2, 3, 1).reshape(b, -1) for x in centernesses], 1).reshape(-1)
+    labels = targets.labels
+    eps = torch.finfo(torch.float32).eps  # as mmdet's weight_reduce_loss with an avg_factor
+    positive = (labels >= 0) & (labels < head.num_classes)
+    num_pos = positive.sum(1).clamp(min=1).to(scores.dtype)
+    loss_cls = head.loss_cls(scores.reshape(-1, c), labels.reshape(-1), reduction_override='none')
+    loss = _per_image_sum(loss_cls, b) / (num_pos + eps)
+
+    index = positive.reshape(-1).nonzero().squeeze(1)  # the one host sync, as in loss_by_feat
+    if index.numel() == 0:
+        return loss
+    image = torch.div(index, labels.shape[1], rounding_mode='floor')
+    pos_targets = targets.bbox_targets.reshape(-1, 4)[index]
+    centerness_targets = head.centerness_target(pos_targets)
+    points = targets.points.repeat(b, 1)[index]
+    loss_bbox = head.loss_bbox(head.bbox_coder.decode(points, preds[index]),
+                               head.bbox_coder.decode(points, pos_targets), weight=centerness_targets,
+                               reduction_override='none')
+    loss_centerness = head.loss_centerness(centerness[index], centerness_targets, reduction_override='none')
+    zeros = loss.new_zeros(b)
+    denorm = zeros.index_add(0, image, centerness_targets.to(zeros.dtype)).clamp(min=1e-6)
+    loss = loss + zeros.index_add(0, image, loss_bbox.reshape(index.numel(), -1).sum(1)) / (denorm + eps)
+    return loss + zeros.index_add(0, image, loss_centerness.reshape(-1)) / (num_pos + eps)
+
+
 # ----------------------------------------------------------------------------------------- entry points
 def per_image_detection_loss(head: nn.Module, outs: Sequence[Sequence[torch.Tensor]],
                              data_samples: Sequence[Any]) -> torch.Tensor:
@@ -211,7 +312,8 @@ def per_image_detection_loss(head: nn.Module, outs: Sequence[Sequence[torch.Tens
 
     Each image's loss is normalised by its own positives (mmdet counts at least one, so an image without
     boxes gives the loss of its negatives), as ``head.loss_by_feat`` on that image alone would give. Anchor
-    heads share the batch's target assignment (:func:`anchor_targets`); other heads run per image.
+    heads share the batch's target assignment (:func:`anchor_targets`), FCOS heads theirs
+    (:func:`point_targets`); other heads run per image.
 
     Args:
         head: The detector's ``bbox_head`` (in :func:`loss_mode` where its outputs depend on it).
@@ -220,6 +322,8 @@ def per_image_detection_loss(head: nn.Module, outs: Sequence[Sequence[torch.Tens
     """
     if batched_anchor_head(head):
         return anchor_head_per_image_loss(head, outs, anchor_targets(head, outs[0], data_samples))
+    if batched_point_head(head):
+        return point_head_per_image_loss(head, outs, point_targets(head, outs, data_samples))
     return per_image_loss_by_image(head, outs, data_samples)
 
 
@@ -249,4 +353,4 @@ def detection_losses(head: nn.Module, outs: Sequence[Sequence[torch.Tensor]], da
     if not per_image:
         return losses, None
     with torch.no_grad():
-        return losses, per_image_loss_by_image(head, detached, data_samples)
+        return losses, per_image_detection_loss(head, detached, data_samples)
