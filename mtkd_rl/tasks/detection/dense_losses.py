@@ -299,6 +299,8 @@ def point_head_per_image_loss(head: nn.Module, outs: Sequence[Sequence[torch.Ten
                                head.bbox_coder.decode(points, pos_targets), weight=centerness_targets,
                                reduction_override='none')
     loss_centerness = head.loss_centerness(centerness[index], centerness_targets, reduction_override='none')
+    if loss_bbox.dim() == 0:  # mmdet's IoU losses return a 0-dim zero when no weight is positive
+        loss_bbox = loss_bbox.expand(index.numel())
     zeros = loss.new_zeros(b)
     denorm = zeros.index_add(0, image, centerness_targets.to(zeros.dtype)).clamp(min=1e-6)
     loss = loss + zeros.index_add(0, image, loss_bbox.reshape(index.numel(), -1).sum(1)) / (denorm + eps)
