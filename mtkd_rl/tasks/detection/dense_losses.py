@@ -18,6 +18,7 @@ import torch
 import torch.nn as nn
 
 from ..batch_cache import memoized
+from .layout import flatten_levels
 
 
 @contextmanager
@@ -97,19 +98,27 @@ def _describe(obj: Any) -> str:
 _ASSIGNMENT_KEYS: 'weakref.WeakKeyDictionary[nn.Module, str]' = weakref.WeakKeyDictionary()
 
 
+def _cached_key(head: nn.Module, describe) -> str:
+    """``describe(head)``, computed once per head (a head's configuration is fixed once built)."""
+    key = _ASSIGNMENT_KEYS.get(head)
+    if key is None:
+        key = _ASSIGNMENT_KEYS[head] = describe(head)
+    return key
+
+
+def _anchor_key(head: nn.Module) -> str:
+    gen = head.prior_generator
+    return '|'.join([
+        _describe([gen.strides, gen.base_anchors, getattr(gen, 'center_offset', 0.0)]),
+        _describe(head.bbox_coder), _describe(head.train_cfg), repr(head.reg_decoded_bbox),
+        repr(int(head.num_classes)), repr(int(head.cls_out_channels)),
+    ])
+
+
 def assignment_key(head: nn.Module) -> Hashable:
     """What an ``AnchorHead``'s targets depend on besides the batch: anchors, box coder, ``train_cfg``
     (assigner, sampler, allowed border, positive weight), classes. Heads with equal keys get equal targets."""
-    key = _ASSIGNMENT_KEYS.get(head)
-    if key is None:
-        gen = head.prior_generator
-        key = '|'.join([
-            _describe([gen.strides, gen.base_anchors, getattr(gen, 'center_offset', 0.0)]),
-            _describe(head.bbox_coder), _describe(head.train_cfg), repr(head.reg_decoded_bbox),
-            repr(int(head.num_classes)), repr(int(head.cls_out_channels)),
-        ])
-        _ASSIGNMENT_KEYS[head] = key  # a head's configuration is fixed once built
-    return key
+    return _cached_key(head, _anchor_key)
 
 
 @dataclass
@@ -186,13 +195,13 @@ def anchor_head_per_image_loss(head: nn.Module, outs: Sequence[Sequence[torch.Te
     cls_scores, bbox_preds = outs[0], outs[1]
     b = cls_scores[0].shape[0]
     c = head.cls_out_channels
-    scores = torch.cat([s.permute(0, 2, 3, 1).reshape(b, -1, c) for s in cls_scores], 1)
+    scores = flatten_levels(cls_scores, c)
     labels = torch.cat(targets.labels, 1)
     label_weights = torch.cat(targets.label_weights, 1)
     loss_cls = head.loss_cls(scores.reshape(-1, c), labels.reshape(-1), label_weights.reshape(-1),
                              reduction_override='none')
     k = head.bbox_coder.encode_size
-    preds = torch.cat([p.permute(0, 2, 3, 1).reshape(b, -1, k) for p in bbox_preds], 1).reshape(-1, k)
+    preds = flatten_levels(bbox_preds, k).reshape(-1, k)
     bbox_targets = torch.cat(targets.bbox_targets, 1)
     bbox_targets = bbox_targets.reshape(-1, bbox_targets.shape[-1])
     bbox_weights = torch.cat(targets.bbox_weights, 1)
@@ -217,19 +226,19 @@ def batched_point_head(head: nn.Module) -> bool:
                for name in ('loss_by_feat', 'get_targets', '_get_targets_single', 'centerness_target'))
 
 
+def _point_key(head: nn.Module) -> str:
+    gen = head.prior_generator
+    return '|'.join([
+        'points', _describe([gen.strides, getattr(gen, 'offset', 0.5)]), _describe(head.regress_ranges),
+        repr(head.center_sampling), repr(head.center_sample_radius), repr(head.norm_on_bbox),
+        repr(int(head.num_classes)),
+    ])
+
+
 def point_assignment_key(head: nn.Module) -> Hashable:
     """What an ``FCOSHead``'s targets depend on besides the batch: points, regress ranges, centre sampling,
     box normalisation, classes."""
-    key = _ASSIGNMENT_KEYS.get(head)
-    if key is None:
-        gen = head.prior_generator
-        key = '|'.join([
-            'points', _describe([gen.strides, getattr(gen, 'offset', 0.5)]), _describe(head.regress_ranges),
-            repr(head.center_sampling), repr(head.center_sample_radius), repr(head.norm_on_bbox),
-            repr(int(head.num_classes)),
-        ])
-        _ASSIGNMENT_KEYS[head] = key
-    return key
+    return _cached_key(head, _point_key)
 
 
 @dataclass
@@ -278,9 +287,9 @@ def point_head_per_image_loss(head: nn.Module, outs: Sequence[Sequence[torch.Ten
     """
     cls_scores, bbox_preds, centernesses = outs[0], outs[1], outs[2]
     b, c = cls_scores[0].shape[0], head.cls_out_channels
-    scores = torch.cat([s.permute(0, 2, 3, 1).reshape(b, -1, c) for s in cls_scores], 1)
-    preds = torch.cat([p.permute(0, 2, 3, 1).reshape(b, -1, 4) for p in bbox_preds], 1).reshape(-1, 4)
-    centerness = torch.cat([x.permute(0, 2, 3, 1).reshape(b, -1) for x in centernesses], 1).reshape(-1)
+    scores = flatten_levels(cls_scores, c)
+    preds = flatten_levels(bbox_preds, 4).reshape(-1, 4)
+    centerness = flatten_levels(centernesses, 1).reshape(-1)
     labels = targets.labels
     eps = torch.finfo(torch.float32).eps  # as mmdet's weight_reduce_loss with an avg_factor
     positive = (labels >= 0) & (labels < head.num_classes)
@@ -294,7 +303,7 @@ def point_head_per_image_loss(head: nn.Module, outs: Sequence[Sequence[torch.Ten
     image = torch.div(index, labels.shape[1], rounding_mode='floor')
     pos_targets = targets.bbox_targets.reshape(-1, 4)[index]
     centerness_targets = head.centerness_target(pos_targets)
-    points = targets.points.repeat(b, 1)[index]
+    points = targets.points[index - image * labels.shape[1]]
     loss_bbox = head.loss_bbox(head.bbox_coder.decode(points, preds[index]),
                                head.bbox_coder.decode(points, pos_targets), weight=centerness_targets,
                                reduction_override='none')
