@@ -23,6 +23,16 @@ def test_benchmark_runs_every_variant_on_a_classification_pool():
     for key in ('D_AVER/F', 'D_MTKD-RL/F', 'D_MTKD-RL/D_AVER time', 'T/F', 'T_fuse_conv_bn/T'):
         assert math.isfinite(result[key]), key
     assert math.isfinite(result['agent_update_ms'])  # MTKD-RL stored its transitions
+    for name in VARIANTS:  # on the CPU the ratios come from CPU time; the wall clock is reported beside it
+        assert result[name.replace(' ms', ' wall ms')] > 0, name
+
+
+def test_benchmark_wall_clock_and_a_cpu_clock_refused_on_cuda():
+    result = distill_cost.main([MTKDRL_CONFIG, '--batch-size', '2', '--input-size', '28', '28', '--rounds', '1',
+                                '--warmup-rounds', '0', '--device', 'cpu', '--clock', 'wall'])
+    assert result['S ms'] == result['S wall ms'] and result['D_AVER ms'] == result['D_AVER wall ms']
+    with pytest.raises(ValueError, match='--clock wall'):
+        distill_cost.main([MTKDRL_CONFIG, '--device', 'cuda', '--clock', 'cpu'])
 
 
 def test_benchmark_runs_on_a_detection_pool():

@@ -62,7 +62,7 @@ def test_variant_config_student_alone_and_seed():
 
 @pytest.mark.parametrize('config, metric', [
     (MTKDRL_CONFIG, 'accuracy/top1'),
-    ('configs/det/fashion_mnist_mosaic/mtkdrl_retinanet_r18-w16_fmnist-mosaic-pool2_1xb8-12e_fmnist-mosaic-128.py',
+    ('configs/det/fashion_mnist_mosaic/mtkdrl_retinanet_r18-w16_fmnist-mosaic-pool2_1xb8-3e_fmnist-mosaic-128.py',
      'coco/bbox_mAP'),
     ('configs/seg/fashion_mnist_mosaic/'
      'mtkdrl_deeplabv3_r18-w8-d8_fmnist-mosaic-pool2_1xb8-1500i_fmnist-mosaic-128x128.py', 'mIoU'),

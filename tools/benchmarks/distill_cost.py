@@ -22,8 +22,14 @@ maximum allocated during the step above what was allocated before it; on CPU the
 resident set during the step, after freed heap memory is given back to the system), and the MTKD-RL agent's update cost
 per stored batch. Teachers without a checkpoint on disk get random weights (cost does not depend on them).
 
+Clocks: on CUDA a step is timed by the wall clock (the device synchronised before and after). On the CPU the
+ratios come by default from the process's CPU time (``--clock cpu``, ``time.process_time``): what the step
+computed, whatever else the machine runs, as long as the process is not starved of memory bandwidth. Wall
+times are printed next to them. Run it with ``OMP_NUM_THREADS=1`` on a shared machine: with several threads
+the CPU time also counts the threads' spin-waiting.
+
     python tools/benchmarks/distill_cost.py CONFIG [--batch-size 4] [--input-size 320 320] [--rounds 11]
-        [--device cpu] [--data synthetic|real] [--every-term]
+        [--device cpu] [--clock cpu|wall] [--data synthetic|real] [--every-term]
         [--teacher-speedups [fuse_conv_bn bf16 fp16 channels_last]]
         [--cfg-options k=v ...]
 """
@@ -66,6 +72,9 @@ def parse_args(argv=None):
     parser.add_argument('--rounds', type=int, default=11, help='timed rounds (after 2 untimed ones)')
     parser.add_argument('--warmup-rounds', type=int, default=2)
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--clock', choices=('cpu', 'wall'), default=None,
+                        help="what the ratios are computed from: the process's CPU time ('cpu', the default on "
+                        "the CPU) or the wall clock ('wall', the only choice on CUDA)")
     parser.add_argument('--data', choices=('synthetic', 'real'), default='synthetic',
                         help="'real': the first batch of the config's train_dataloader")
     parser.add_argument('--teacher-speedups', nargs='*', choices=list(SPEEDUPS), default=None,
@@ -177,7 +186,7 @@ def fresh(batch: dict) -> dict:
 
 # ------------------------------------------------------------------------------------------------ measure
 class Meter:
-    """Time and peak memory of a step on ``device``."""
+    """Wall time, CPU time and peak memory of a step on ``device``."""
 
     def __init__(self, device: torch.device) -> None:
         self.device = device
@@ -194,15 +203,15 @@ class Meter:
             base = torch.cuda.memory_allocated(self.device)
         else:
             base = _reset_peak_rss()
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         step(data)
         self._sync()
-        elapsed = time.perf_counter() - start
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
         if self.device.type == 'cuda':
             peak = torch.cuda.max_memory_allocated(self.device) - base
         else:
             peak = _status_kib('VmHWM') * 1024 - base if base is not None else float('nan')
-        return elapsed, peak
+        return elapsed, cpu, peak
 
 
 def _status_kib(field: str) -> int:
@@ -271,6 +280,10 @@ def main(argv=None) -> Dict[str, float]:
     if args.batch_size is None:
         args.batch_size = int(cfg.get('train_dataloader', {}).get('batch_size', 4))
     device = torch.device(args.device)
+    if args.clock is None:
+        args.clock = 'wall' if device.type == 'cuda' else 'cpu'
+    if args.clock == 'cpu' and device.type == 'cuda':
+        raise ValueError('--clock cpu times the host only; on CUDA use --clock wall')
     torch.manual_seed(0)
     with tempfile.TemporaryDirectory() as tmp, DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
         teachers = random_teachers(cfg, tmp)
@@ -304,6 +317,7 @@ def main(argv=None) -> Dict[str, float]:
                 steps[f'T_{name}'] = teacher_step(aver.task, fast, aver.weighting.needed_terms())
         meter = Meter(device)
         times = {k: [] for k in steps}
+        wall = {k: [] for k in steps}
         memory = {k: [] for k in steps}
         names = list(steps)
         # D_AVER first in the untimed rounds: segmentation teachers need the student's logit size
@@ -311,48 +325,60 @@ def main(argv=None) -> Dict[str, float]:
         for r in range(args.warmup_rounds + args.rounds):
             order = warm_order if r < args.warmup_rounds else names[r % len(names):] + names[:r % len(names)]
             for name in order:
-                elapsed, peak = meter(steps[name], batch)
+                elapsed, cpu, peak = meter(steps[name], batch)
                 if r >= args.warmup_rounds:
-                    times[name].append(elapsed)
+                    times[name].append(cpu if args.clock == 'cpu' else elapsed)
+                    wall[name].append(elapsed)
                     memory[name].append(peak)
-        update = agent_update_cost(rl.weighting, transitions, device)
-    result = report(args, device, times, memory, update)
-    return result
+        update = agent_update_cost(rl.weighting, transitions, device,
+                                   time.process_time if args.clock == 'cpu' else time.perf_counter)
+    return report(args, device, times, wall, memory, update)
 
 
-def agent_update_cost(weighting, transitions: List[dict], device: torch.device) -> float:
-    """Median time of one agent optimizer step on one stored batch (as the hook's update loop)."""
+def agent_update_cost(weighting, transitions: List[dict], device: torch.device,
+                      clock: Callable[[], float] = time.perf_counter) -> float:
+    """Median time (by ``clock``) of one agent optimizer step on one stored batch (as the hook's update
+    loop)."""
     optim = torch.optim.SGD(weighting.parameters(), lr=0.1)
     weighting.train()
     out = []
     for tr in transitions:
         if device.type == 'cuda':
             torch.cuda.synchronize(device)
-        start = time.perf_counter()
+        start = clock()
         loss = weighting.update_loss({k: v.to(device, non_blocking=True) for k, v in tr.items()})
         optim.zero_grad(set_to_none=False)
         loss.backward()
         optim.step()
         if device.type == 'cuda':
             torch.cuda.synchronize(device)
-        out.append(time.perf_counter() - start)
+        out.append(clock() - start)
     return statistics.median(out) if out else float('nan')
 
 
-def report(args, device, times, memory, update) -> Dict[str, float]:
+def _medians(times: Dict[str, List[float]]) -> Dict[str, float]:
     med = {k: statistics.median(v) for k, v in times.items()}
     med['F'] = statistics.median(s + t for s, t in zip(times['S'], times['T']))
+    return med
+
+
+def report(args, device, times, wall, memory, update) -> Dict[str, float]:
+    med, wall_med = _medians(times), _medians(wall)
     mem = {k: statistics.median(v) for k, v in memory.items()}
     kind = torch.cuda.get_device_name(device) if device.type == 'cuda' else f'CPU, {torch.get_num_threads()} threads'
     print(f'config: {args.config}')
     print(f'device: {device} ({kind}); batch {args.batch_size}, input {args.input_size or "probe size"}, '
-          f'{args.data} data; medians of {args.rounds} interleaved rounds')
+          f'{args.data} data; medians of {args.rounds} interleaved rounds; ratios from the '
+          f'{"CPU time" if args.clock == "cpu" else "wall clock"}')
     mem_note = 'max allocated above the step start' if device.type == 'cuda' else 'RSS growth in the step'
-    print(f'| variant | median step (ms) | / F | peak memory (MiB, {mem_note}) |')
-    print('|---|---|---|---|')
+    clock = 'CPU time' if args.clock == 'cpu' else 'wall'
+    extra = ' wall (ms) | wall / F |' if args.clock == 'cpu' else ''
+    print(f'| variant | {clock} (ms) | / F |{extra} peak memory (MiB, {mem_note}) |')
+    print('|---|---|---|' + ('---|---|' if extra else '') + '---|')
     for name in ['S', 'T', 'F'] + [k for k in times if k not in ('S', 'T')]:
         peak = f'{mem[name] / 2**20:.1f}' if name in mem else ''
-        print(f'| {name} | {med[name] * 1e3:.1f} | {med[name] / med["F"]:.3f} | {peak} |')
+        walls = f' {wall_med[name] * 1e3:.1f} | {wall_med[name] / wall_med["F"]:.3f} |' if extra else ''
+        print(f'| {name} | {med[name] * 1e3:.1f} | {med[name] / med["F"]:.3f} |{walls} {peak} |')
     ratios = {
         'D_AVER/F': med['D_AVER'] / med['F'],
         'D_MTKD-RL/F': med['D_MTKD-RL'] / med['F'],
@@ -369,7 +395,8 @@ def report(args, device, times, memory, update) -> Dict[str, float]:
     print(f'agent update per stored batch: {update * 1e3:.2f} ms ({update / med["D_MTKD-RL"] * 100:.1f}% of a '
           f'D_MTKD-RL step; runs once per stored batch at each agent update)')
     sys.stdout.flush()
-    return dict(ratios, **{f'{k} ms': v * 1e3 for k, v in med.items()}, agent_update_ms=update * 1e3)
+    return dict(ratios, **{f'{k} ms': v * 1e3 for k, v in med.items()},
+                **{f'{k} wall ms': v * 1e3 for k, v in wall_med.items()}, agent_update_ms=update * 1e3)
 
 
 if __name__ == '__main__':
