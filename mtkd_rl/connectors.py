@@ -39,8 +39,18 @@ class ConvBNReLUConnector(nn.Module):
         self.relu = nn.ReLU(inplace=True) if relu else nn.Identity()
 
     def forward(self, student_feature: torch.Tensor, teacher_size: Sequence[int]) -> torch.Tensor:
-        """Map ``student_feature`` ([B, C_s, H, W]) to ``[B, C_t, *teacher_size]``."""
-        return self.relu(self._normalise(self.conv(resize_to(student_feature, teacher_size))))
+        """Map ``student_feature`` ([B, C_s, H, W]) to ``[B, C_t, *teacher_size]``.
+
+        The 1x1 convolution (no bias) and the resize are both linear, one across channels and one across
+        positions, so they commute: the convolution runs at the smaller of the two sizes (before a shrink,
+        after a growth), which gives the same map for less work.
+        """
+        h, w = student_feature.shape[-2:]
+        if int(teacher_size[0]) * int(teacher_size[1]) > h * w:
+            x = resize_to(self.conv(student_feature), teacher_size)
+        else:
+            x = self.conv(resize_to(student_feature, teacher_size))
+        return self.relu(self._normalise(x))
 
     def _normalise(self, x: torch.Tensor) -> torch.Tensor:
         bn = self.bn

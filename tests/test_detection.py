@@ -9,6 +9,7 @@ import math
 import os.path as osp
 import re
 
+import mmdet
 import pytest
 import torch
 import torch.nn.functional as F
@@ -218,6 +219,95 @@ def test_fcos_per_image_loss_is_mmdets_loss_of_each_image_alone(variant, monkeyp
     torch.testing.assert_close(ours, expected, rtol=1e-5, atol=1e-6)
     # the image without boxes: the loss of its negatives only (no box or centerness term)
     assert 0 < ours[2] < ours[0]
+
+
+def tiny_atss_cfg(**head) -> dict:
+    """The tree-crown RetinaNet at 8 base channels with mmdet's ATSS head and train_cfg (one class)."""
+    atss = Config.fromfile(osp.join(osp.dirname(mmdet.__file__), '.mim', 'configs', 'atss',
+                                    'atss_r50_fpn_1x_coco.py')).model
+    cfg = tiny_model_cfg(TEACHER_CFGS['retinanet_r18'], 8)
+    cfg['bbox_head'] = dict(atss.bbox_head.to_dict(), num_classes=1, in_channels=16, feat_channels=16,
+                            stacked_convs=2, norm_cfg=dict(type='GN', num_groups=4, requires_grad=True), **head)
+    cfg['train_cfg'] = atss.train_cfg.to_dict()
+    return cfg
+
+
+#: ATSS heads: mmdet's (GIoU on decoded boxes, centerness), DIoU with a lighter centerness loss, and a head
+#: whose centerness targets are all 0 (mmdet's IoU loss then returns a 0-dim zero).
+ATSS_VARIANTS = {
+    'giou': {},
+    'diou': dict(loss_bbox=dict(type='DIoULoss', loss_weight=1.0),
+                 loss_centerness=dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=0.5)),
+    'zero_centerness': {},
+}
+
+
+@pytest.mark.parametrize('variant', list(ATSS_VARIANTS))
+def test_atss_per_image_loss_is_mmdets_loss_of_each_image_alone(variant, monkeypatch):
+    """ATSS: one batched assignment and one call per loss module give loss_by_feat on each image."""
+    from mmdet.models.dense_heads import ATSSHead
+    from mtkd_rl.tasks.detection.atss_losses import batched_atss_head
+    torch.manual_seed(0)
+    model = build_det(tiny_atss_cfg(**ATSS_VARIANTS[variant]))
+    model.init_weights()
+    head = model.bbox_head
+    assert batched_atss_head(head)
+    if variant == 'zero_centerness':
+        head.centerness_target = lambda anchors, gts: gts.new_zeros(len(gts))
+    inputs, data = batch()
+    calls = []
+    get_targets = ATSSHead.get_targets
+    monkeypatch.setattr(ATSSHead, 'get_targets', lambda *a, **k: calls.append(1) or get_targets(*a, **k))
+    with torch.no_grad():
+        outs = head(model.extract_feat(inputs))
+        ours = per_image_detection_loss(head, outs, data)
+        assert len(calls) == 1 and ours.shape == (3, ) and torch.isfinite(ours).all()
+        assert torch.equal(per_image_detection_loss(head, outs, data), ours) and len(calls) == 1  # memoized
+        expected = mmdet_loss_of_each_image(head, outs, data)
+    torch.testing.assert_close(ours, expected, rtol=1e-5, atol=1e-6)
+    assert 0 < ours[2] < ours[0]  # the image without boxes: the loss of its negatives only
+
+
+def test_atss_student_losses_from_one_assignment(monkeypatch):
+    """An ATSS student's batch loss dict (with gradient) and per-image losses come from one assignment."""
+    from mmdet.models.dense_heads import ATSSHead
+    from mmdet.models.utils import unpack_gt_instances
+    torch.manual_seed(0)
+    model = build_det(tiny_atss_cfg())
+    model.init_weights()
+    inputs, data = batch(1)
+    outs = model.bbox_head(model.extract_feat(inputs))
+    gts, ignores, metas = unpack_gt_instances(data)
+    expected = model.bbox_head.loss_by_feat(*outs, gts, metas, ignores)
+    calls = []
+    get_targets = ATSSHead.get_targets
+    monkeypatch.setattr(ATSSHead, 'get_targets', lambda *a, **k: calls.append(1) or get_targets(*a, **k))
+    losses, per_image = detection_losses(model.bbox_head, outs, data)
+    assert len(calls) == 1 and losses.keys() == expected.keys()
+    for key in expected:
+        torch.testing.assert_close(torch.stack(losses[key]), torch.stack(expected[key]))
+    assert losses['loss_cls'][0].requires_grad and not per_image.requires_grad
+    with torch.no_grad():
+        torch.testing.assert_close(per_image, mmdet_loss_of_each_image(model.bbox_head, outs, data), rtol=1e-5,
+                                   atol=1e-6)
+
+
+def test_atss_with_a_sampler_or_own_loss_code_runs_per_image():
+    """An ATSS head normalised otherwise than by its positives, or with its own loss code, keeps mmdet's
+    loss_by_feat on each image."""
+    from mmdet.models.dense_heads import ATSSHead
+    from mtkd_rl.tasks.detection.atss_losses import batched_atss_head
+    sampled = tiny_atss_cfg()
+    sampled['train_cfg']['sampler'] = dict(type='RandomSampler', num=64, pos_fraction=0.5)
+    assert not batched_atss_head(build_det(sampled).bbox_head)
+
+    class OwnLoss(ATSSHead):
+        def loss_by_feat_single(self, *args, **kwargs):
+            return super().loss_by_feat_single(*args, **kwargs)
+
+    head = build_det(tiny_atss_cfg()).bbox_head
+    head.__class__ = OwnLoss
+    assert not batched_atss_head(head)
 
 
 def test_student_losses_are_mmdets_batch_losses_and_per_image_losses():

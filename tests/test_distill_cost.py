@@ -47,12 +47,16 @@ def test_benchmark_runs_on_a_detection_pool():
 
 
 @pytest.mark.parametrize('teacher', ['fcos_r18_fpn_1xb4-24e_treecrown-320.py',
-                                     'retinanet_r18_fpn_1xb4-24e_treecrown-320.py'])
+                                     'retinanet_r18_fpn_1xb4-24e_treecrown-320.py', 'mmdet::atss'])
 def test_per_image_detection_loss_benchmark_compares_equal_values(teacher):
-    """The per-image detection loss benchmark times both paths and finds them equal (FCOS and RetinaNet heads)."""
-    pytest.importorskip('mmdet')
+    """The per-image detection loss benchmark times both paths and finds them equal (FCOS, RetinaNet and ATSS
+    heads)."""
+    mmdet = pytest.importorskip('mmdet')
     import per_image_detection_loss
-    config = osp.join(REPO, 'configs', 'det', 'treecrown', 'teachers', teacher)
+    if teacher == 'mmdet::atss':
+        config = osp.join(osp.dirname(mmdet.__file__), '.mim', 'configs', 'atss', 'atss_r50_fpn_1x_coco.py')
+    else:
+        config = osp.join(REPO, 'configs', 'det', 'treecrown', 'teachers', teacher)
     result = per_image_detection_loss.main([config, '--batch-size', '2', '--input-size', '128', '128',
                                             '--rounds', '1', '--device', 'cpu'])
     assert result['per-image loss_by_feat ms'] > 0 and result['batched ms'] > 0

@@ -95,6 +95,24 @@ def test_connector_resizes_both_ways():
     assert resize_to(x, (4, 4)) is x
 
 
+@pytest.mark.parametrize('student_size, teacher_size', [((4, 4), (8, 8)), ((8, 8), (4, 4)), ((3, 5), (6, 4)),
+                                                        ((4, 4), (4, 4))])
+def test_connector_convolves_at_the_smaller_size_with_the_same_result(student_size, teacher_size):
+    """Convolving before a growth (after a shrink) gives the map of resizing first, values and gradients."""
+    torch.manual_seed(0)
+    c = ConvBNReLUConnector(5, 7, relu=False).train()
+    x = torch.randn(3, 5, *student_size, dtype=torch.float64, requires_grad=True)
+    c.double()
+    out = c(x, teacher_size)
+    reference = c.bn(c.conv(resize_to(x, teacher_size)))  # the order of the definition: resize, then conv
+    torch.testing.assert_close(out, reference)
+    grad = torch.randn_like(out)
+    g_ours = torch.autograd.grad(out, (x, c.conv.weight), grad)
+    g_ref = torch.autograd.grad(reference, (x, c.conv.weight), grad)
+    for a, b in zip(g_ours, g_ref):
+        torch.testing.assert_close(a, b)
+
+
 def test_registered_under_our_scope():
     for name in ('LogitKL', 'FeatureMSE', 'ChannelWiseKL', 'ConvBNReLUConnector', 'MultiTeacherDistiller',
                  'ClassificationAdapter'):

@@ -1,10 +1,12 @@
 """What a dense detector's per-image loss costs: ``loss_by_feat`` on each image alone against one target
 assignment per batch and one batched reduction (what the detection adapter uses for RetinaNet-style anchor
-heads and FCOS heads), for the ``bbox_head`` of any mmdet config, on CPU or CUDA.
+heads, FCOS and ATSS heads), for the ``bbox_head`` of any mmdet config, on CPU or CUDA.
 
 Both variants run on the same head outputs, each round on fresh data samples (the batched assignment is
 memoized per batch), rounds interleaved with the order alternating. It prints the medians, their ratio and
-the largest relative difference between the two results (they compute the same values).
+the largest relative difference between the two results (they compute the same values). On the CPU the steps
+are timed by the process's CPU time (what they computed, whatever else the machine runs; run it with
+``OMP_NUM_THREADS=1``), on CUDA by the wall clock.
 
     python tools/benchmarks/per_image_detection_loss.py DETECTOR_CONFIG [--batch-size 4] [--input-size 320 320]
         [--boxes 8] [--rounds 7] [--device cpu]
@@ -66,6 +68,7 @@ def main(argv=None) -> Dict[str, float]:
     variants = {'per-image loss_by_feat': per_image_loss_by_image, 'batched': per_image_detection_loss}
     times: Dict[str, List[float]] = {name: [] for name in variants}
     sync = torch.cuda.synchronize if device.type == 'cuda' else (lambda: None)
+    clock = time.perf_counter if device.type == 'cuda' else time.process_time
     with torch.no_grad(), loss_mode(model.bbox_head) as head:
         outs = head(model.extract_feat(inputs))
         for round_ in range(args.rounds + 2):
@@ -74,11 +77,11 @@ def main(argv=None) -> Dict[str, float]:
                 data = random_samples(args.batch_size, args.input_size, args.boxes, head.num_classes, generator,
                                       device)
                 sync()
-                start = time.perf_counter()
+                start = clock()
                 variants[name](head, outs, data)
                 sync()
                 if round_ >= 2:
-                    times[name].append(time.perf_counter() - start)
+                    times[name].append(clock() - start)
         data = random_samples(args.batch_size, args.input_size, args.boxes, head.num_classes, generator, device)
         loop, batched = per_image_loss_by_image(head, outs, data), per_image_detection_loss(head, outs, data)
     medians = {name: statistics.median(v) * 1000 for name, v in times.items()}
@@ -86,7 +89,8 @@ def main(argv=None) -> Dict[str, float]:
     result['batched/per-image'] = medians['batched'] / medians['per-image loss_by_feat']
     result['max relative difference'] = float(((loop - batched).abs() / loop.abs().clamp_min(1e-12)).max())
     print(f'{type(head).__name__} of {args.config}, batch {args.batch_size} at {args.input_size[0]}x'
-          f'{args.input_size[1]}, {args.boxes} boxes per image, {args.device}, medians of {args.rounds} rounds:')
+          f'{args.input_size[1]}, {args.boxes} boxes per image, {args.device}, medians of {args.rounds} rounds '
+          f'({"wall clock" if device.type == "cuda" else "CPU time"}):')
     for key, value in result.items():
         print(f'  {key}: {value:.4g}')
     return result

@@ -6,8 +6,9 @@ both its batch loss and its per-image losses. For ``AnchorHead`` heads (RetinaNe
 targets once per batch and *assignment key* (anchor generator, box coder, ``train_cfg``, classes: see
 :func:`assignment_key`), so the student and every teacher with the student's anchor layout share one
 assignment, and reduces the head's own loss modules per image in one batched call. FCOS heads get the same
-treatment with their point targets (:func:`point_head_per_image_loss`). Heads with other loss code (ATSS,
-...) run ``loss_by_feat`` on each image (:func:`per_image_loss_by_image`).
+treatment with their point targets (:func:`point_head_per_image_loss`), ATSS heads with theirs
+(:mod:`.atss_losses`). Heads with other loss code (GFL, PAA, ...) run ``loss_by_feat`` on each image
+(:func:`per_image_loss_by_image`).
 """
 import weakref
 from contextlib import contextmanager
@@ -177,7 +178,7 @@ def anchor_head_losses(head: nn.Module, outs: Sequence[Sequence[torch.Tensor]],
     return dict(loss_cls=losses_cls, loss_bbox=losses_bbox)
 
 
-def _per_image_sum(values: torch.Tensor, batch: int) -> torch.Tensor:
+def per_image_sum(values: torch.Tensor, batch: int) -> torch.Tensor:
     """Sum an elementwise loss over everything but the image (the leading ``B * n`` rows are image-major)."""
     if values.dim() == 0:  # mmdet's box losses return a 0-dim sum when no weight is positive
         return values.expand(batch) / batch
@@ -211,7 +212,7 @@ def anchor_head_per_image_loss(head: nn.Module, outs: Sequence[Sequence[torch.Te
         preds = get_box_tensor(head.bbox_coder.decode(anchors.reshape(-1, anchors.shape[-1]), preds))
     loss_bbox = head.loss_bbox(preds, bbox_targets, bbox_weights, reduction_override='none')
     eps = torch.finfo(torch.float32).eps  # as mmdet's weight_reduce_loss with an avg_factor
-    return (_per_image_sum(loss_cls, b) + _per_image_sum(loss_bbox, b)) / (targets.image_avg_factors + eps)
+    return (per_image_sum(loss_cls, b) + per_image_sum(loss_bbox, b)) / (targets.image_avg_factors + eps)
 
 
 # -------------------------------------------------------------------------------- shared point targets
@@ -295,7 +296,7 @@ def point_head_per_image_loss(head: nn.Module, outs: Sequence[Sequence[torch.Ten
     positive = (labels >= 0) & (labels < head.num_classes)
     num_pos = positive.sum(1).clamp(min=1).to(scores.dtype)
     loss_cls = head.loss_cls(scores.reshape(-1, c), labels.reshape(-1), reduction_override='none')
-    loss = _per_image_sum(loss_cls, b) / (num_pos + eps)
+    loss = per_image_sum(loss_cls, b) / (num_pos + eps)
 
     index = positive.reshape(-1).nonzero().squeeze(1)  # the one host sync, as in loss_by_feat
     if index.numel() == 0:
@@ -324,7 +325,8 @@ def per_image_detection_loss(head: nn.Module, outs: Sequence[Sequence[torch.Tens
     Each image's loss is normalised by its own positives (mmdet counts at least one, so an image without
     boxes gives the loss of its negatives), as ``head.loss_by_feat`` on that image alone would give. Anchor
     heads share the batch's target assignment (:func:`anchor_targets`), FCOS heads theirs
-    (:func:`point_targets`); other heads run per image.
+    (:func:`point_targets`), ATSS heads theirs (:func:`~.atss_losses.atss_targets`); other heads run per
+    image.
 
     Args:
         head: The detector's ``bbox_head`` (in :func:`loss_mode` where its outputs depend on it).
@@ -335,6 +337,9 @@ def per_image_detection_loss(head: nn.Module, outs: Sequence[Sequence[torch.Tens
         return anchor_head_per_image_loss(head, outs, anchor_targets(head, outs[0], data_samples))
     if batched_point_head(head):
         return point_head_per_image_loss(head, outs, point_targets(head, outs, data_samples))
+    from .atss_losses import atss_head_per_image_loss, atss_targets, batched_atss_head
+    if batched_atss_head(head):
+        return atss_head_per_image_loss(head, outs, atss_targets(head, outs[0], data_samples))
     return per_image_loss_by_image(head, outs, data_samples)
 
 
@@ -342,7 +347,7 @@ def detection_losses(head: nn.Module, outs: Sequence[Sequence[torch.Tensor]], da
                      per_image: bool = True) -> Tuple[Dict[str, Any], Optional[torch.Tensor]]:
     """The student's head: its mmdet loss dict (with gradient) and its detached per-image loss ``[B]``.
 
-    Both come from one target assignment for anchor heads.
+    Both come from one target assignment for anchor and ATSS heads.
 
     Args:
         head: The student's ``bbox_head``.
@@ -358,6 +363,14 @@ def detection_losses(head: nn.Module, outs: Sequence[Sequence[torch.Tensor]], da
             return losses, None
         with torch.no_grad():
             return losses, anchor_head_per_image_loss(head, detached, targets)
+    from .atss_losses import atss_head_losses, atss_head_per_image_loss, atss_targets, batched_atss_head
+    if batched_atss_head(head):
+        targets = atss_targets(head, outs[0], data_samples)
+        losses = atss_head_losses(head, outs, targets)
+        if not per_image:
+            return losses, None
+        with torch.no_grad():
+            return losses, atss_head_per_image_loss(head, detached, targets)
     from mmdet.models.utils import unpack_gt_instances
     gts, ignores, metas = unpack_gt_instances(data_samples)
     losses = head.loss_by_feat(*outs, gts, metas, ignores)
