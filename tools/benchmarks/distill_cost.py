@@ -1,8 +1,9 @@
 """What a distillation step costs against its floor, for any distiller config (classification, detection,
 segmentation), on CPU or CUDA.
 
-Variants, each run once per round, rounds interleaved (the order rotates every round) so machine noise hits
-all alike:
+Variants, each run once per round, rounds interleaved in a new seeded random order every round, so machine
+noise and the state a step leaves behind (allocator, caches) hit all alike; a fixed rotation would always run
+``D_MTKD-RL`` right after ``D_AVER``, on the memory a step of the same shapes just freed:
 
 * ``S``: a training step of the student alone (its own config, loss, backward, optimizer step);
 * ``T``: the teachers' forward passes under ``no_grad``, with what distillation needs from them at the least
@@ -37,6 +38,7 @@ import argparse
 import copy
 import ctypes
 import os.path as osp
+import random
 import statistics
 import sys
 import tempfile
@@ -322,8 +324,9 @@ def main(argv=None) -> Dict[str, float]:
         names = list(steps)
         # D_AVER first in the untimed rounds: segmentation teachers need the student's logit size
         warm_order = ['D_AVER'] + [n for n in names if n != 'D_AVER']
+        shuffler = random.Random(0)
         for r in range(args.warmup_rounds + args.rounds):
-            order = warm_order if r < args.warmup_rounds else names[r % len(names):] + names[:r % len(names)]
+            order = warm_order if r < args.warmup_rounds else shuffler.sample(names, len(names))
             for name in order:
                 elapsed, cpu, peak = meter(steps[name], batch)
                 if r >= args.warmup_rounds:
