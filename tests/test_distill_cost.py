@@ -23,6 +23,8 @@ def test_benchmark_runs_every_variant_on_a_classification_pool():
     for key in ('D_AVER/F', 'D_MTKD-RL/F', 'D_MTKD-RL/D_AVER time', 'T/F', 'T_fuse_conv_bn/T'):
         assert math.isfinite(result[key]), key
     assert math.isfinite(result['agent_update_ms'])  # MTKD-RL stored its transitions
+    lo, hi = result['D_MTKD-RL/D_AVER quartiles']
+    assert 0 < lo <= hi  # round-by-round spread of the ratio
     for name in VARIANTS:  # on the CPU the ratios come from CPU time; the wall clock is reported beside it
         assert result[name.replace(' ms', ' wall ms')] > 0, name
 

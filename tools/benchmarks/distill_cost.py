@@ -18,7 +18,8 @@ noise and the state a step leaves behind (allocator, caches) hit all alike; a fi
   (``T_fuse_conv_bn``, ``T_bf16``, ``T_fp16``, ``T_channels_last``).
 
 ``F = S + T`` (per round) is the floor: what a distillation step cannot go below. The printout gives medians,
-the ratios D/F, D_MTKD-RL/D_AVER, T/F and the speedups' T_x/T, the peak memory of each variant (on CUDA the
+the ratios D/F, D_MTKD-RL/D_AVER, T/F and the speedups' T_x/T (and the quartiles of the first three taken
+round by round, which say how far the machine's noise reaches), the peak memory of each variant (on CUDA the
 maximum allocated during the step above what was allocated before it; on CPU the growth of the process's
 resident set during the step, after freed heap memory is given back to the system), and the MTKD-RL agent's update cost
 per stored batch. Teachers without a checkpoint on disk get random weights (cost does not depend on them).
@@ -395,11 +396,35 @@ def report(args, device, times, wall, memory, update) -> Dict[str, float]:
         if name.startswith('T_'):
             ratios[f'{name}/T'] = med[name] / med['T']
     print('ratios: ' + ', '.join(f'{k} {v:.3f}' for k, v in ratios.items()))
+    spread = paired_ratio_quartiles(times)
+    print('the same ratios round by round (the two steps of one round share its machine state), quartiles: '
+          + ', '.join(f'{k} {lo:.3f}-{hi:.3f}' for k, (lo, hi) in spread.items())
+          + ' (a ratio whose quartiles straddle 1 is within the noise)')
     print(f'agent update per stored batch: {update * 1e3:.2f} ms ({update / med["D_MTKD-RL"] * 100:.1f}% of a '
           f'D_MTKD-RL step; runs once per stored batch at each agent update)')
     sys.stdout.flush()
     return dict(ratios, **{f'{k} ms': v * 1e3 for k, v in med.items()},
-                **{f'{k} wall ms': v * 1e3 for k, v in wall_med.items()}, agent_update_ms=update * 1e3)
+                **{f'{k} wall ms': v * 1e3 for k, v in wall_med.items()}, agent_update_ms=update * 1e3,
+                **{f'{k} quartiles': v for k, v in spread.items()})
+
+
+def paired_ratio_quartiles(times: Dict[str, List[float]]) -> Dict[str, tuple]:
+    """First and third quartiles of the per-round ratios D_AVER/F, D_MTKD-RL/F and D_MTKD-RL/D_AVER."""
+    floor = [s + t for s, t in zip(times['S'], times['T'])]
+    pairs = {
+        'D_AVER/F': (times['D_AVER'], floor),
+        'D_MTKD-RL/F': (times['D_MTKD-RL'], floor),
+        'D_MTKD-RL/D_AVER': (times['D_MTKD-RL'], times['D_AVER']),
+    }
+    out = {}
+    for name, (num, den) in pairs.items():
+        values = sorted(a / b for a, b in zip(num, den))
+        if len(values) == 1:
+            out[name] = (values[0], values[0])
+        else:
+            q = statistics.quantiles(values, n=4, method='inclusive')
+            out[name] = (q[0], q[2])
+    return out
 
 
 if __name__ == '__main__':
