@@ -430,6 +430,9 @@ def test_terms_shapes_on_tiny_detectors(distiller):
     assert (terms.logit_kd[:, :2] > 0).all() and (terms.feature_kd > 0).all()
     assert (terms.teacher_entropy > 0).all() and (terms.teacher_entropy <= math.log(2) + 1e-6).all()
     assert ((terms.summaries[0] >= 0) & (terms.summaries[0] <= 1)).all()
+    for summary, teacher in zip(terms.summaries, teachers):  # the maximum score over each image's valid anchors
+        valid = teacher.extra['anchor_mask'].unsqueeze(-1)
+        assert torch.equal(summary, torch.sigmoid(teacher.logits).masked_fill(~valid, 0.0).amax(1))
     # the anchors counted per image are those inside its img_shape, 9 per location
     expected = [9 * sum(math.ceil(h / s) * math.ceil(w / s) for s in (8, 16, 32, 64, 128)) for h, w in SHAPES]
     assert student.extra['anchor_mask'].sum(1).tolist() == expected

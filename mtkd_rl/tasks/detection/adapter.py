@@ -205,8 +205,8 @@ class DetectionAdapter(TaskAdapter):
             extra['pooled'] = [global_pool(f, mask_of(f.shape[-2:])) for f in feats]  # the cosine reuses them
             embedding = torch.stack(extra['pooled'], 0).mean(0)
         valid = anchor_mask.unsqueeze(-1)
-        if self.computes('summaries'):
-            summary = torch.sigmoid(scores).masked_fill(~valid, 0.0).amax(1)
+        if self.computes('summaries'):  # sigmoid is monotonic: the sigmoid of the maximum logit, C per image
+            summary = torch.sigmoid(scores.masked_fill(~valid, float('-inf')).amax(1))
         if self.computes('teacher_entropy'):
             entropy = (binary_entropy(scores) * valid).sum((1, 2)) / (
                 valid.sum((1, 2)).clamp_min(1) * scores.shape[-1])
@@ -228,7 +228,7 @@ class DetectionAdapter(TaskAdapter):
                 student.extra['boxes'] = decode_boxes(student.extra['head'], student.extra['outs'][1])
             with torch.no_grad():
                 teacher_boxes = decode_boxes(teacher.extra['head'], teacher.extra['outs'][1])
-                teacher_scores = torch.sigmoid(teacher.logits).amax(-1)
+                teacher_scores = torch.sigmoid(teacher.logits.amax(-1))  # = the maximum class score
             box = self.box_loss(student.extra['boxes'], teacher_boxes, teacher_scores, mask)
             loss = loss + (self.box_weight / self.alpha) * box
         return loss
