@@ -1,7 +1,7 @@
 """Detection: the adapter for mmdet dense detectors (``adapter``), the heads' per-image losses with one target
-assignment per batch (``dense_losses``; ATSS heads in ``atss_losses``), anchor layouts and valid-position masks (``layout``), the adapter of
-two-stage detectors (``two_stage``), and the one-stage student's adapter for pools with two-stage teachers
-(``mixed_pool``)."""
+assignment per batch (``dense_losses``; ATSS heads in ``atss_losses``), anchor layouts and valid-position masks
+(``layout``), the adapter of two-stage detectors (``two_stage``), and the one-stage student's adapter for pools
+with two-stage teachers (``mixed_pool``)."""
 from .adapter import DetectionAdapter, binary_entropy
 from .atss_losses import ATSSTargets, atss_targets
 from .dense_losses import (AnchorTargets, PointTargets, anchor_targets, assignment_key, detection_losses,
@@ -11,8 +11,8 @@ from .mixed_pool import MixedPoolDetectionAdapter
 from .two_stage import TwoStageDetectionAdapter, is_two_stage
 
 __all__ = [
-    'DetectionAdapter', 'binary_entropy', 'ATSSTargets', 'atss_targets', 'AnchorTargets', 'anchor_targets', 'PointTargets', 'point_targets',
-    'assignment_key', 'detection_losses',
+    'DetectionAdapter', 'binary_entropy', 'ATSSTargets', 'atss_targets', 'AnchorTargets', 'anchor_targets',
+    'PointTargets', 'point_targets', 'assignment_key', 'detection_losses',
     'loss_mode', 'per_image_detection_loss', 'per_image_loss_by_image', 'LAYOUT_KEYS', 'BatchMasks',
     'decode_boxes', 'flatten_levels', 'valid_mask', 'TwoStageDetectionAdapter', 'is_two_stage',
     'MixedPoolDetectionAdapter'

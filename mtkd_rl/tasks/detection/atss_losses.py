@@ -11,8 +11,7 @@ from typing import Any, Dict, List, Sequence
 import torch
 import torch.nn as nn
 
-from ..batch_cache import memoized
-from .dense_losses import assignment_key, per_image_sum
+from .dense_losses import AVG_EPS, classification_per_image, memoized_targets
 from .layout import flatten_levels
 
 
@@ -52,10 +51,7 @@ class ATSSTargets:
 
 def atss_targets(head: nn.Module, cls_scores: Sequence[torch.Tensor], data_samples: Sequence[Any]) -> ATSSTargets:
     """The batch's ATSS targets for ``head``: assigned once per batch, feature-map sizes and assignment key."""
-    sizes = tuple(tuple(int(v) for v in c.shape[-2:]) for c in cls_scores)
-    device = cls_scores[0].device
-    key = ('atss_targets', assignment_key(head), sizes, str(device))
-    return memoized(data_samples, key, lambda: _assign(head, sizes, device, data_samples))
+    return memoized_targets('atss_targets', head, cls_scores, data_samples, _assign)
 
 
 def _assign(head: nn.Module, sizes, device, data_samples) -> ATSSTargets:
@@ -94,16 +90,11 @@ def atss_head_per_image_loss(head: nn.Module, outs: Sequence[Sequence[torch.Tens
     without re-assigning per image and without the cross-process averages ``loss_by_feat`` makes under DDP.
     """
     cls_scores, bbox_preds, centernesses = outs[0], outs[1], outs[2]
-    b, c = cls_scores[0].shape[0], head.cls_out_channels
+    b = cls_scores[0].shape[0]
     labels = torch.cat(targets.labels, 1)
     n = labels.shape[1]
-    scores = flatten_levels(cls_scores, c).reshape(-1, c)
-    eps = torch.finfo(torch.float32).eps  # as mmdet's weight_reduce_loss with an avg_factor
-    positive = (labels >= 0) & (labels < head.num_classes)
-    num_pos = positive.sum(1).clamp(min=1).to(scores.dtype)
-    loss_cls = head.loss_cls(scores, labels.reshape(-1), torch.cat(targets.label_weights, 1).reshape(-1),
-                             reduction_override='none')
-    loss = per_image_sum(loss_cls, b) / (num_pos + eps)
+    loss, positive, num_pos = classification_per_image(head, cls_scores, labels,
+                                                       torch.cat(targets.label_weights, 1))
 
     index = positive.reshape(-1).nonzero().squeeze(1)  # the one host sync, as in loss_by_feat
     if index.numel() == 0:
@@ -122,6 +113,6 @@ def atss_head_per_image_loss(head: nn.Module, outs: Sequence[Sequence[torch.Tens
     zeros = loss.new_zeros(b)
     # the box loss: mmdet's avg_factor=1.0, then the image's centerness sum (at least one)
     denorm = zeros.index_add(0, image, centerness_targets.to(zeros.dtype)).clamp(min=1)
-    loss_bbox = zeros.index_add(0, image, loss_bbox.reshape(index.numel(), -1).sum(1)) / (1.0 + eps)
+    loss_bbox = zeros.index_add(0, image, loss_bbox.reshape(index.numel(), -1).sum(1)) / (1.0 + AVG_EPS)
     loss = loss + loss_bbox / denorm
-    return loss + zeros.index_add(0, image, loss_centerness.reshape(-1)) / (num_pos + eps)
+    return loss + zeros.index_add(0, image, loss_centerness.reshape(-1)) / (num_pos + AVG_EPS)

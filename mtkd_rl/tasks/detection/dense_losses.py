@@ -13,13 +13,16 @@ treatment with their point targets (:func:`point_head_per_image_loss`), ATSS hea
 import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Dict, Hashable, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Hashable, Iterator, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
 
 from ..batch_cache import memoized
 from .layout import flatten_levels
+
+#: What mmdet's ``weight_reduce_loss`` adds to an ``avg_factor``.
+AVG_EPS = torch.finfo(torch.float32).eps
 
 
 @contextmanager
@@ -144,12 +147,19 @@ class AnchorTargets:
     image_avg_factors: torch.Tensor
 
 
-def anchor_targets(head: nn.Module, cls_scores: Sequence[torch.Tensor], data_samples: Sequence[Any]) -> AnchorTargets:
-    """The batch's targets for ``head``: assigned once per batch, feature-map sizes and assignment key."""
+def memoized_targets(kind: str, head: nn.Module, cls_scores: Sequence[torch.Tensor], data_samples: Sequence[Any],
+                     assign: Callable) -> Any:
+    """``assign(head, sizes, device, data_samples)``, once per batch, ``kind``, assignment key of ``head``
+    (:func:`assignment_key`), feature-map sizes and device."""
     sizes = tuple(tuple(int(v) for v in c.shape[-2:]) for c in cls_scores)
     device = cls_scores[0].device
-    key = ('anchor_targets', assignment_key(head), sizes, str(device))
-    return memoized(data_samples, key, lambda: _assign(head, sizes, device, data_samples))
+    key = (kind, assignment_key(head), sizes, str(device))
+    return memoized(data_samples, key, lambda: assign(head, sizes, device, data_samples))
+
+
+def anchor_targets(head: nn.Module, cls_scores: Sequence[torch.Tensor], data_samples: Sequence[Any]) -> AnchorTargets:
+    """The batch's targets for ``head``: assigned once per batch, feature-map sizes and assignment key."""
+    return memoized_targets('anchor_targets', head, cls_scores, data_samples, _assign)
 
 
 def _assign(head: nn.Module, sizes, device, data_samples) -> AnchorTargets:
@@ -176,6 +186,30 @@ def anchor_head_losses(head: nn.Module, outs: Sequence[Sequence[torch.Tensor]],
                                           targets.labels, targets.label_weights, targets.bbox_targets,
                                           targets.bbox_weights, avg_factor=targets.avg_factor)
     return dict(loss_cls=losses_cls, loss_bbox=losses_bbox)
+
+
+def classification_per_image(head: nn.Module, cls_scores: Sequence[torch.Tensor], labels: torch.Tensor,
+                             label_weights: Optional[torch.Tensor] = None
+                             ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The classification loss of each image alone over its positives (at least one), as heads normalised by
+    their positives compute it (FCOS, ATSS).
+
+    Args:
+        head: The head (its ``loss_cls``, ``cls_out_channels``, ``num_classes``).
+        cls_scores: Per level, ``[B, A * C, H, W]``.
+        labels: ``[B, N]`` over all levels (``num_classes`` for background).
+        label_weights: ``[B, N]``, or None.
+
+    Returns:
+        ``[B]`` losses, the ``[B, N]`` positive mask and the ``[B]`` positive counts (at least one).
+    """
+    b, c = cls_scores[0].shape[0], head.cls_out_channels
+    scores = flatten_levels(cls_scores, c).reshape(-1, c)
+    positive = (labels >= 0) & (labels < head.num_classes)
+    num_pos = positive.sum(1).clamp(min=1).to(scores.dtype)
+    weights = label_weights.reshape(-1) if label_weights is not None else None
+    loss_cls = head.loss_cls(scores, labels.reshape(-1), weights, reduction_override='none')
+    return per_image_sum(loss_cls, b) / (num_pos + AVG_EPS), positive, num_pos
 
 
 def per_image_sum(values: torch.Tensor, batch: int) -> torch.Tensor:
@@ -211,8 +245,7 @@ def anchor_head_per_image_loss(head: nn.Module, outs: Sequence[Sequence[torch.Te
         anchors = torch.cat(targets.anchors, 1)
         preds = get_box_tensor(head.bbox_coder.decode(anchors.reshape(-1, anchors.shape[-1]), preds))
     loss_bbox = head.loss_bbox(preds, bbox_targets, bbox_weights, reduction_override='none')
-    eps = torch.finfo(torch.float32).eps  # as mmdet's weight_reduce_loss with an avg_factor
-    return (per_image_sum(loss_cls, b) + per_image_sum(loss_bbox, b)) / (targets.image_avg_factors + eps)
+    return (per_image_sum(loss_cls, b) + per_image_sum(loss_bbox, b)) / (targets.image_avg_factors + AVG_EPS)
 
 
 # -------------------------------------------------------------------------------- shared point targets
@@ -287,16 +320,11 @@ def point_head_per_image_loss(head: nn.Module, outs: Sequence[Sequence[torch.Ten
     makes under DDP (each image is normalised by its own).
     """
     cls_scores, bbox_preds, centernesses = outs[0], outs[1], outs[2]
-    b, c = cls_scores[0].shape[0], head.cls_out_channels
-    scores = flatten_levels(cls_scores, c)
+    b = cls_scores[0].shape[0]
     preds = flatten_levels(bbox_preds, 4).reshape(-1, 4)
     centerness = flatten_levels(centernesses, 1).reshape(-1)
     labels = targets.labels
-    eps = torch.finfo(torch.float32).eps  # as mmdet's weight_reduce_loss with an avg_factor
-    positive = (labels >= 0) & (labels < head.num_classes)
-    num_pos = positive.sum(1).clamp(min=1).to(scores.dtype)
-    loss_cls = head.loss_cls(scores.reshape(-1, c), labels.reshape(-1), reduction_override='none')
-    loss = per_image_sum(loss_cls, b) / (num_pos + eps)
+    loss, positive, num_pos = classification_per_image(head, cls_scores, labels)
 
     index = positive.reshape(-1).nonzero().squeeze(1)  # the one host sync, as in loss_by_feat
     if index.numel() == 0:
@@ -313,8 +341,8 @@ def point_head_per_image_loss(head: nn.Module, outs: Sequence[Sequence[torch.Ten
         loss_bbox = loss_bbox.expand(index.numel())
     zeros = loss.new_zeros(b)
     denorm = zeros.index_add(0, image, centerness_targets.to(zeros.dtype)).clamp(min=1e-6)
-    loss = loss + zeros.index_add(0, image, loss_bbox.reshape(index.numel(), -1).sum(1)) / (denorm + eps)
-    return loss + zeros.index_add(0, image, loss_centerness.reshape(-1)) / (num_pos + eps)
+    loss = loss + zeros.index_add(0, image, loss_bbox.reshape(index.numel(), -1).sum(1)) / (denorm + AVG_EPS)
+    return loss + zeros.index_add(0, image, loss_centerness.reshape(-1)) / (num_pos + AVG_EPS)
 
 
 # ----------------------------------------------------------------------------------------- entry points
