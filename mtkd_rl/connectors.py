@@ -5,6 +5,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .options import check_bool
 from .registry import MODELS
 
 
@@ -34,6 +35,7 @@ class ConvBNReLUConnector(nn.Module):
 
     def __init__(self, in_channels: int, out_channels: int, relu: bool = True) -> None:
         super().__init__()
+        check_bool(relu, 'model.connector.relu')
         self.conv = nn.Conv2d(in_channels, out_channels, kernel_size=1, bias=False)
         self.bn = nn.BatchNorm2d(out_channels)
         self.relu = nn.ReLU(inplace=True) if relu else nn.Identity()

@@ -6,6 +6,7 @@ types without the prefix while nested toolbox types (students, teachers) stay in
 """
 from typing import Any, Optional
 
+from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import LOOPS as MMENGINE_LOOPS
 from mmengine.registry import MODELS as MMENGINE_MODELS
@@ -25,24 +26,41 @@ HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='mtkd_rl', locations=['mtk
 #: Training loops (``train_cfg.type``).
 LOOPS = Registry('loop', parent=MMENGINE_LOOPS, scope='mtkd_rl', locations=['mtkd_rl.loops'])
 
-#: Data transforms (e.g. ``RemapLabels``, to train a teacher with another label order).
+#: Data transforms (``RemapLabels``, to train a teacher with another label order; ``SeededPipeline``).
 TRANSFORMS = Registry('transform', parent=MMENGINE_TRANSFORMS, scope='mtkd_rl', locations=['mtkd_rl.datasets'])
+
+#: Data samplers (``SeededAugmentSampler``: augmentation a resumed run repeats exactly).
+DATA_SAMPLERS = Registry('data sampler', parent=MMENGINE_DATA_SAMPLERS, scope='mtkd_rl',
+                         locations=['mtkd_rl.datasets'])
 
 #: Teacher weightings (``AVER``, ``EBKD``, ``CA-MKD``, ``MTKD-RL``): the ``weighting`` key of a distiller.
 TEACHER_WEIGHTINGS = Registry('teacher weighting', scope='mtkd_rl', locations=['mtkd_rl.weighting'])
 
 
-def build(cfg: dict, registry: Registry = MODELS, default_args: Optional[dict] = None) -> Any:
+def build(cfg: dict, registry: Registry = MODELS, default_args: Optional[dict] = None,
+          key: Optional[str] = None) -> Any:
     """Build ``cfg`` from ``registry``, accepting our types with or without the ``mtkd_rl.`` prefix.
 
     Args:
         cfg: A config dict with a ``type`` key.
         registry: The registry that holds the type.
         default_args: Arguments used where ``cfg`` does not set them.
+        key: Where ``cfg`` sits in the config (e.g. ``'model.task.logit_loss'``): an option the component
+            refuses (:class:`~mtkd_rl.options.OptionError`) is then named by its full config key.
 
     Returns:
         The built object.
     """
+    if key is None:
+        return _build(cfg, registry, default_args)
+    from mtkd_rl.options import OptionError
+    try:
+        return _build(cfg, registry, default_args)
+    except OptionError as error:
+        raise error.under(key) from None
+
+
+def _build(cfg: dict, registry: Registry, default_args: Optional[dict]) -> Any:
     cfg = dict(cfg)
     obj_type = cfg.get('type')
     if registry is TEACHER_WEIGHTINGS:

@@ -30,6 +30,8 @@ from mmengine.config import Config
 from mtkd_rl.analysis.training_log import load_training_log
 from mtkd_rl.registry import TEACHER_WEIGHTINGS
 from mtkd_rl.student import is_distiller_config, to_student_config
+from mtkd_rl.study_process import StudyLock, stop_on_sigterm, stop_process_group, stop_with_parent
+from mtkd_rl.tool_scripts import tool_script
 
 #: The name of the student-alone runs in tables and folders.
 STUDENT_ALONE = 'student alone'
@@ -61,10 +63,26 @@ class Variant:
 
 
 def _value(text: str) -> Any:
+    """A Python literal, ``true``/``false`` in any case as a boolean (as ``--cfg-options`` reads them), else
+    the text."""
+    if text.lower() in ('true', 'false'):
+        return text.lower() == 'true'
     try:
         return ast.literal_eval(text)
     except (ValueError, SyntaxError):
         return text
+
+
+def _check_values(spec: str, name: str, options: Dict[str, Any]) -> None:
+    """Build the weighting once on a made-up pool of two teachers, so a bad value stops the study before any
+    run (a run would stop on it only after its teachers are loaded)."""
+    import torch
+    cls = TEACHER_WEIGHTINGS.get(name)
+    with torch.random.fork_rng(devices=[]):
+        try:
+            cls(num_teachers=2, embedding_dims=[1, 1], summary_dims=[1, 1], **options)
+        except ValueError as error:
+            raise ValueError(f"--weightings '{spec}': {error}") from None
 
 
 def parse_variant(spec: str) -> Variant:
@@ -94,6 +112,7 @@ def parse_variant(spec: str) -> Variant:
     if unknown:
         raise ValueError(f"--weightings: '{spec}' sets model.weighting.{unknown[0]}, which {name} does not take; "
                          f'its keys are {sorted(accepted) or "none"}')
+    _check_values(spec, name, options)
     return Variant(spec, name, options)
 
 
@@ -254,7 +273,7 @@ class Study:
         student_alone: Also train the student without teachers.
         eval_teachers: Also evaluate each teacher of the pool on the validation set (once, not per seed).
         metric: The logged key to compare; by default the main metric of ``val_evaluator``.
-        train_script: ``tools/train.py``; by default the one beside this package.
+        train_script: ``tools/train.py``; by default the one of this package (:func:`tool_script`).
         python: The interpreter of the runs.
         log: Where progress lines go.
     """
@@ -271,8 +290,7 @@ class Study:
     log: Any = print
 
     def __post_init__(self) -> None:
-        root = osp.dirname(osp.dirname(osp.abspath(__file__)))
-        self.train_script = self.train_script or osp.join(root, 'tools', 'train.py')
+        self.train_script = self.train_script or tool_script('train.py')
         self.base = Config.fromfile(self.config)
         if self.cfg_options:
             self.base.merge_from_dict(self.cfg_options)
@@ -296,14 +314,24 @@ class Study:
         return osp.join(self.work_dir, variant.slug, f'seed_{seed}')
 
     def run(self) -> List[RunResult]:
-        """Train what is not finished, then write the reports; returns every run's result."""
-        results = []
-        for variant in self.arms:
-            for seed in self.seeds:
-                results.append(self._run_one(variant, seed))
-        teachers = self._eval_teachers() if self.eval_teachers else {}
-        write_reports(self.work_dir, self.metric, results, teachers, [v.spec for v in self.arms], self.seeds,
-                      title=osp.basename(self.config))
+        """Train what is not finished, then write the reports; returns every run's result.
+
+        The study folder is locked for the whole call: a second study on it stops with an error. A run is a
+        child process in its own process group; when the study is stopped (Ctrl-C, SIGTERM) the run's whole
+        group is stopped with it, and when the study is killed outright (SIGKILL) the kernel stops the run.
+
+        Raises:
+            StudyBusyError: Another study holds the folder.
+        """
+        with StudyLock(self.work_dir) as lock, stop_on_sigterm():
+            self._lock = lock
+            results = []
+            for variant in self.arms:
+                for seed in self.seeds:
+                    results.append(self._run_one(variant, seed))
+            teachers = self._eval_teachers() if self.eval_teachers else {}
+            write_reports(self.work_dir, self.metric, results, teachers, [v.spec for v in self.arms], self.seeds,
+                          title=osp.basename(self.config))
         return results
 
     def _prepare(self, run_dir: str, cfg: Config) -> str:
@@ -338,7 +366,8 @@ class Study:
             return result
         # an interrupted run continues from its latest checkpoint; a new one keeps the config's load_from
         resume = ['--resume'] if osp.exists(osp.join(run_dir, 'last_checkpoint')) else []
-        self.log(f'[study] {variant.spec} seed {seed}: {"resuming" if resume else "training"} in {run_dir}')
+        self.log(f'[study] {variant.spec} seed {seed}: {"resuming" if resume else "training"} in {run_dir} '
+                 f'with {self.train_script}')
         self._call([self.python, self.train_script, config, '--work-dir', run_dir] + resume,
                    osp.join(run_dir, 'train.log'))
         result = read_run(run_dir, self.metric, variant.spec, seed)
@@ -349,7 +378,15 @@ class Study:
 
     def _call(self, cmd: List[str], log_file: str) -> None:
         with open(log_file, 'a') as log:
-            proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT)
+            # the child holds the study's lock too: the folder stays locked until the run has really ended
+            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                    pass_fds=(self._lock.fd, ), preexec_fn=stop_with_parent)
+            self.log(f'[study] run pid {proc.pid}, log {log_file}')
+            try:
+                proc.wait()
+            except BaseException:
+                stop_process_group(proc)
+                raise
         if proc.returncode != 0:
             with open(log_file) as f:
                 tail = f.read()[-4000:]
@@ -440,24 +477,38 @@ def write_reports(work_dir: str, metric: str, results: Sequence[RunResult], teac
              f'(all iterations for a weighting without one), averaged over seeds; `results.csv` also has the '
              f'means over all iterations.', '',
              '| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
+    notes: List[str] = []
     for variant, runs in by_variant.items():
         if not runs:
             continue
         mean, std = mean_std([r.value for r in runs])
         per_seed = {r.seed: r.value for r in runs}
-        cells = [variant, f'{_fmt(mean, digits)} ± {_fmt(std, digits)}']
+        # the sample std of one value is undefined: say so instead of printing 0
+        spread = f'± {_fmt(std, digits)}' if len(runs) > 1 else '(1 seed, no std)'
+        cells = [variant, f'{_fmt(mean, digits)} {spread}']
         cells += [_fmt(per_seed[s], digits) if s in per_seed else '' for s in seeds]
+        warmup_only = [r for r in runs if r.weights and not r.weights_after_warmup]
+        if warmup_only:
+            notes.append(f'{variant}: every logged iteration of {len(warmup_only)} of its {len(runs)} runs was in '
+                         f'the warm-up (which lasts {warmup_only[0].warmup_end:.0f} iterations), so the agent never '
+                         f'chose the weights; their weight cells read "warm-up only". Raise the schedule '
+                         f'(train_cfg.max_*) or lower the hook\'s warmup_epochs / warmup_iters.')
         for name in teacher_names:
             parts = []
             for kind in ('w_logit', 'w_feature'):
                 ws = [r.weights_after_warmup[f'{kind}.{name}'] for r in runs
                       if f'{kind}.{name}' in r.weights_after_warmup]
                 parts.append(f'{sum(ws) / len(ws):.3f}' if ws else '-')
-            cells.append(' / '.join(parts) if any(p != '-' for p in parts) else '')
+            if any(p != '-' for p in parts):
+                cells.append(' / '.join(parts))
+            else:
+                cells.append('warm-up only' if warmup_only else '')
         lines.append('| ' + ' | '.join(cells) + ' |')
     for name, value in teachers.items():
         cells = [f'teacher {name}', _fmt(value, digits)] + [''] * (len(seeds) + len(teacher_names))
         lines.append('| ' + ' | '.join(cells) + ' |')
+    if notes:
+        lines += [''] + [f'- {note}' for note in notes]
     with open(paths['md'], 'w') as f:
         f.write('\n'.join(lines) + '\n')
 

@@ -432,7 +432,10 @@ def test_terms_shapes_on_tiny_detectors(distiller):
     assert ((terms.summaries[0] >= 0) & (terms.summaries[0] <= 1)).all()
     for summary, teacher in zip(terms.summaries, teachers):  # the maximum score over each image's valid anchors
         valid = teacher.extra['anchor_mask'].unsqueeze(-1)
-        assert torch.equal(summary, torch.sigmoid(teacher.logits).masked_fill(~valid, 0.0).amax(1))
+        # sigmoid(max logit) against max(sigmoid): equal in exact arithmetic, but torch's sigmoid kernels for a
+        # large and a small tensor may differ in the last bit on some CPUs
+        torch.testing.assert_close(summary, torch.sigmoid(teacher.logits).masked_fill(~valid, 0.0).amax(1),
+                                   rtol=1e-6, atol=1e-7)
     # the anchors counted per image are those inside its img_shape, 9 per location
     expected = [9 * sum(math.ceil(h / s) * math.ceil(w / s) for s in (8, 16, 32, 64, 128)) for h, w in SHAPES]
     assert student.extra['anchor_mask'].sum(1).tolist() == expected

@@ -220,6 +220,24 @@ def test_mim_train_and_test_from_another_directory(installed, fashion_mnist, ran
     assert re.search(r'accuracy/top1: \d+\.\d+', out), out[-3000:]
 
 
+def test_comparison_harness_runs_from_the_install(installed, fashion_mnist, random_teachers, tmp_path):
+    """The installed compare_weightings.py, run from another directory, trains its arms with the install's own
+    tools/train.py (mtkd_rl/.mim/tools), not a checkout's."""
+    target, env = installed
+    run_dir = tmp_path / 'elsewhere'
+    run_dir.mkdir()
+    (run_dir / 'data').symlink_to(osp.join(REPO, 'data'), target_is_directory=True)
+    tools = target / 'mtkd_rl' / '.mim' / 'tools'
+    config = target / 'mtkd_rl' / '.mim' / 'configs' / 'cls' / 'fashion_mnist' / f'{FMNIST_MTKDRL}.py'
+    options = dict(SMALL_RUN, **{'train_cfg.max_epochs': 1})
+    options.update({f'model.teachers.{i}.checkpoint': t['checkpoint'] for i, t in enumerate(random_teachers)})
+    out = _run([str(tools / 'analysis_tools' / 'compare_weightings.py'), str(config), '--weightings', 'AVER',
+                '--seeds', '0', '--work-dir', str(run_dir / 'study'), '--cfg-options', *cfg_options(options)],
+               run_dir, env)
+    assert f'with {tools / "train.py"}' in out and '| AVER |' in out
+    assert (run_dir / 'study' / 'AVER' / 'seed_0' / 'epoch_1.pth').is_file()
+
+
 # --------------------------------------------------------------------------------------------- stack switch
 @pytest.mark.parametrize('stack,pins', [('', 'requirements.txt'), ('torch2.1', 'requirements/torch2.1.txt')])
 def test_setup_env_stack_switch(stack, pins, tmp_path):

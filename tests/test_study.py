@@ -2,8 +2,13 @@
 weighting ONES and the label-order transform of the mixed Fashion-MNIST pool."""
 import csv
 import json
+import os
 import os.path as osp
 import re
+import signal
+import subprocess
+import sys
+import time
 from glob import glob
 
 import numpy as np
@@ -196,7 +201,8 @@ def test_study_on_fashion_mnist(fashion_mnist, random_teachers, tmp_path, monkey
     lines = []
     Study(MTKDRL_CONFIG, [parse_variant('AVER')], [0, 1], str(work_dir), cfg_options=options, student_alone=True,
           eval_teachers=True, log=lines.append).run()
-    assert sum('finished before' in line for line in lines) == 3 and 'AVER seed 1: resuming' in lines[-2]
+    assert sum('finished before' in line for line in lines) == 3 and 'AVER seed 1: resuming' in lines[-3]
+    assert lines[-2].startswith('[study] run pid ')
     assert not any('testing teacher' in line for line in lines)
     logs_after = sorted(glob(starts))
     new = set(logs_after) - set(logs_before)
@@ -209,3 +215,95 @@ def test_study_on_fashion_mnist(fashion_mnist, random_teachers, tmp_path, monkey
         Study(MTKDRL_CONFIG, [parse_variant('AVER')], [0, 1], str(work_dir),
               cfg_options={**options, 'train_cfg.max_epochs': 2}, student_alone=True).run()
     assert re.search(r'max_epochs=1\b', open(work_dir / 'AVER' / 'seed_0.py').read())
+
+
+# ------------------------------------------------------------------------------------------------------------
+# The harness's processes: one study per folder, no run outliving its study, the package's own tools
+# ------------------------------------------------------------------------------------------------------------
+
+
+def test_tool_script_is_the_packages_own(tmp_path, monkeypatch):
+    """A wheel ships the tools as mtkd_rl/.mim/tools; a bare checkout has tools/ beside the package."""
+    from mtkd_rl import tool_scripts
+    assert tool_scripts.tool_script('train.py') in (osp.join(REPO, 'mtkd_rl', '.mim', 'tools', 'train.py'),
+                                                    osp.join(REPO, 'tools', 'train.py'))
+    site = tmp_path / 'site-packages'
+    (site / 'mtkd_rl' / '.mim' / 'tools').mkdir(parents=True)
+    (site / 'mtkd_rl' / '.mim' / 'tools' / 'train.py').write_text('')
+    monkeypatch.setattr(tool_scripts, 'PACKAGE_DIR', str(site / 'mtkd_rl'))
+    assert tool_scripts.tool_script('train.py') == str(site / 'mtkd_rl' / '.mim' / 'tools' / 'train.py')
+    with pytest.raises(FileNotFoundError, match=r'tools/test\.py of mtkd_rl is not installed'):
+        tool_scripts.tool_script('test.py')
+
+
+def _lock_holder(folder):
+    """A process that holds the study lock on ``folder`` until killed."""
+    code = ('import sys, time; from mtkd_rl.study_process import StudyLock; lock = StudyLock(sys.argv[1]).__enter__();'
+            ' print("locked", flush=True); time.sleep(600)')
+    proc = subprocess.Popen([sys.executable, '-c', code, str(folder)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == 'locked'
+    return proc
+
+
+def test_a_second_study_on_a_locked_folder_stops(tmp_path):
+    from mtkd_rl.study_process import StudyBusyError
+    holder = _lock_holder(tmp_path / 'study')
+    try:
+        study = Study(MTKDRL_CONFIG, [parse_variant('AVER')], [0], str(tmp_path / 'study'))
+        with pytest.raises(StudyBusyError, match=rf'is in use by another comparison \(pid {holder.pid}\).*'
+                                                 r'another --work-dir'):
+            study.run()
+        assert not (tmp_path / 'study' / 'AVER').exists()
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def _gone(pid: int) -> bool:
+    """Whether ``pid`` has ended (a zombie that nobody reaps counts as ended)."""
+    try:
+        with open(f'/proc/{pid}/stat') as f:
+            return f.read().rsplit(')', 1)[1].split()[0] == 'Z'
+    except FileNotFoundError:
+        return True
+
+
+def _start_harness(work_dir, options):
+    cmd = [sys.executable, '-u', TOOL, MTKDRL_CONFIG, '--weightings', 'AVER', '--seeds', '0', '--work-dir',
+           str(work_dir), '--cfg-options', *cfg_options(options)]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=dict(os.environ, PYTHONWARNINGS='ignore'))
+    for line in proc.stdout:
+        found = re.match(r'\[study\] run pid (\d+)', line)
+        if found:
+            return proc, int(found.group(1))
+    raise AssertionError(f'the harness ended without starting a run ({proc.wait()})')
+
+
+@pytest.mark.parametrize('stop', ['SIGKILL', 'SIGTERM'])
+def test_stopping_the_harness_stops_its_run(fashion_mnist, random_teachers, tmp_path, stop):
+    """Once the run went on as an orphan, and a second harness started a second train.py --resume in the same
+    run folder. Now the run ends with the harness (SIGTERM: the harness stops its run's process group; SIGKILL:
+    the kernel signals the run), and a study started at once waits for it, then resumes the run cleanly."""
+    work_dir = tmp_path / 'study'
+    options = {**SMALL_RUN, 'train_cfg.max_epochs': 3, 'train_dataloader.num_workers': 1,
+               'train_dataloader.persistent_workers': True, 'default_hooks.checkpoint.by_epoch': False,
+               'default_hooks.checkpoint.interval': 2}
+    options.update({f'model.teachers.{i}.checkpoint': t['checkpoint'] for i, t in enumerate(random_teachers)})
+    harness, run_pid = _start_harness(work_dir, options)
+    run_dir = work_dir / 'AVER' / 'seed_0'
+    deadline = time.monotonic() + 300
+    while not (run_dir / 'iter_2.pth').exists():  # the run is training
+        assert time.monotonic() < deadline and harness.poll() is None
+        time.sleep(0.5)
+    harness.send_signal(getattr(signal, stop))
+    harness.wait(timeout=60)
+    deadline = time.monotonic() + 30
+    while not _gone(run_pid):
+        assert time.monotonic() < deadline, f'the run {run_pid} outlived its harness'
+        time.sleep(0.2)
+    out = run_tool('python', TOOL, MTKDRL_CONFIG, '--weightings', 'AVER', '--seeds', '0', '--work-dir',
+                   str(work_dir), '--cfg-options', *cfg_options(options), timeout=900)
+    assert 'AVER seed 0: resuming' in out and '| AVER |' in out
+    log = (run_dir / 'train.log').read_text()
+    assert 'FileNotFoundError' not in log and 'Traceback' not in log.split('resuming from')[-1]

@@ -217,3 +217,81 @@ def test_checkpoints_named_by_filename_tmpl_are_protected(student_run, tmp_path,
     with pytest.raises(CheckpointError, match=re.escape("default_hooks.checkpoint.filename_tmpl 'ckpt_{}_{}.pth' "
                                                         "must hold one {} for the epoch or iteration number")):
         plan_resume(cfg)
+
+
+def test_resume_in_a_copied_work_dir_reads_its_own_checkpoints(student_run, tmp_path, monkeypatch):
+    """last_checkpoint holds an absolute path: in a copy of a work dir it names the original's file, which must
+    not be resumed (the copy's newer checkpoints would be overwritten, or the original's deleted)."""
+    from mmengine.config import Config
+
+    from mtkd_rl.checkpoints import plan_resume
+    original = copy_checkpoints(student_run[0], tmp_path / 'original')
+    (original / 'last_checkpoint').write_text(str(original / 'epoch_2.pth'))
+    copy = tmp_path / 'copy'
+    shutil.copytree(original, copy)
+    plan = plan_resume(Config(dict(work_dir=str(copy), resume=True, load_from=None)))
+    assert plan.checkpoint == str(copy / 'epoch_2.pth')
+    assert f'names {original / "epoch_2.pth"}, read here as {copy / "epoch_2.pth"}' in plan.note
+
+
+def test_resume_with_a_stale_last_checkpoint_names_it(student_run, tmp_path):
+    from mmengine.config import Config
+
+    from mtkd_rl.checkpoints import plan_resume
+    work_dir = copy_checkpoints(student_run[0], tmp_path / 'work')
+    (work_dir / 'last_checkpoint').write_text('/gone/epoch_9.pth')
+    plan = plan_resume(Config(dict(work_dir=str(work_dir), resume=True, load_from=None)))
+    assert plan.checkpoint == str(work_dir / 'epoch_2.pth')
+    assert 'no last_checkpoint file' not in plan.note and 'names /gone/epoch_9.pth, which does not exist' in plan.note
+
+
+def test_resume_refusal_after_last_checkpoint_names_a_path_to_resume(student_run, tmp_path, monkeypatch):
+    """--resume without a path chose a checkpoint that would overwrite newer ones: the fix it suggests is a
+    path, not the same command again."""
+    work_dir = copy_checkpoints(student_run[0], tmp_path / 'work', names=('epoch_2.pth', ))
+    (work_dir / 'last_checkpoint').write_text(str(student_run[0] / 'epoch_1.pth'))  # another run's, by name
+    err = tool_error(monkeypatch, 'tools/train.py', STUDENT_CONFIG, '--work-dir', str(work_dir), '--resume',
+                     *SMALL)
+    assert 'would overwrite epoch_2.pth' in err and f'--resume {work_dir / "epoch_2.pth"}' in err
+    assert '--resume without a path' not in err
+
+
+def test_empty_data_root_stops_before_building_naming_the_install_command(fashion_mnist, tmp_path, monkeypatch):
+    empty = tmp_path / 'fashion_mnist'
+    empty.mkdir()
+    err = tool_error(monkeypatch, 'tools/train.py', STUDENT_CONFIG, '--work-dir', str(tmp_path / 'w'), *SMALL,
+                     f'train_dataloader.dataset.data_root={empty}')
+    assert f"train_dataloader.dataset.data_root: the data directory '{empty}' is empty" in err
+    assert 'make demo' in err and 'dataset-fashion-mnist' in err
+    assert not (tmp_path / 'w').exists()
+    # a root with some of the files: the missing ones are named
+    (empty / 'train-images-idx3-ubyte').write_bytes(b'')
+    err = tool_error(monkeypatch, 'tools/train.py', STUDENT_CONFIG, '--work-dir', str(tmp_path / 'w'), *SMALL,
+                     f'train_dataloader.dataset.data_root={empty}')
+    assert 'lacks train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte' in err
+
+
+@pytest.mark.parametrize('name,command', [
+    ('treecrown', 'bash tools/dataset_converters/prepare_offline_data.sh treecrown data'),
+    ('nuclei', 'bash tools/dataset_converters/prepare_offline_data.sh nuclei data'),
+    ('fashion_mnist_mosaic', 'tools/dataset_converters/fashion_mnist_mosaic.py'),
+    ('fashion_mnist', 'make demo')])
+def test_missing_data_names_the_command_that_installs_it(name, command, tmp_path):
+    from mmengine.config import Config
+
+    from mtkd_rl.preflight import PreflightError, check_data_paths
+    cfg = Config(dict(train_dataloader=dict(dataset=dict(type='CocoDataset', data_root=str(tmp_path / name)))))
+    with pytest.raises(PreflightError, match='does not exist') as error:
+        check_data_paths(cfg, ['train_dataloader'])
+    assert command in str(error.value)
+
+
+def test_missing_teacher_checkpoints_are_all_named(fashion_mnist, random_teachers, tmp_path, monkeypatch):
+    err = tool_error(monkeypatch, 'tools/train.py', MTKDRL_CONFIG, '--work-dir', str(tmp_path / 'w'), *SMALL,
+                     'model.teachers.0.checkpoint=no/such_a.pth', 'model.teachers.2.checkpoint=no/such_c.pth',
+                     f'model.teachers.1.checkpoint={random_teachers[1]["checkpoint"]}')
+    assert '2 of 3 teacher checkpoints do not exist' in err
+    assert "model.teachers[0].checkpoint (resnet18_w16): 'no/such_a.pth'" in err
+    assert "model.teachers[2].checkpoint (mobilenetv2_w05): 'no/such_c.pth'" in err
+    assert 'tools/misc/random_teachers.py' in err and 'python tools/train.py' in err
+    assert not (tmp_path / 'w').exists()

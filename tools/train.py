@@ -11,7 +11,8 @@ from mmengine.runner import Runner
 import mtkd_rl  # noqa: F401  (registries and the weights-only checkpoint allow-list)
 from mtkd_rl.checkpoints import CheckpointError, check_new_run, plan_resume
 from mtkd_rl.compat import cpu_ddp_wrapper_cfg, init_cpu_distributed, shutdown_distributed
-from mtkd_rl.preflight import PreflightError, check_amp, check_data_paths, check_launcher
+from mtkd_rl.preflight import (PreflightError, check_amp, check_data_paths, check_launcher,
+                               check_teacher_checkpoints)
 
 
 def parse_args():
@@ -70,6 +71,7 @@ def preflight(cfg: Config, args) -> str:
     check_launcher(args.launcher, 'tools/dist_train.sh CONFIG GPUS')
     check_amp(cfg)
     check_data_paths(cfg, ['train_dataloader'] + (['val_dataloader'] if cfg.get('val_cfg') else []))
+    check_teacher_checkpoints(cfg)
     if not cfg.get('resume'):
         check_new_run(cfg)
         return ''

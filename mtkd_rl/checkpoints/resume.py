@@ -12,6 +12,7 @@ from mmengine.config import Config
 
 from .files import (CheckpointError, CheckpointFile, CheckpointNames, damage, list_checkpoints, names,
                     newest_intact, read_checkpoint)
+from .weighting_record import check_resume_weighting
 
 #: mmengine's file naming the newest checkpoint of a run.
 LAST_CHECKPOINT = 'last_checkpoint'
@@ -92,12 +93,19 @@ def plan_resume(cfg: Config) -> ResumePlan:
     problem = damage(path)
     if problem is not None:
         raise CheckpointError(_unreadable(path, problem, directory, existing, naming))
-    meta = read_checkpoint(path, mmap=True).get('meta') or {}
+    checkpoint = read_checkpoint(path, mmap=True)
+    meta = checkpoint.get('meta') or {}
+    if 'MultiTeacherDistiller' in str((cfg.get('model') or {}).get('type', '')):
+        check_resume_weighting(checkpoint, cfg.model.get('weighting'), path)
     newer = _newer_than(existing, path, meta)
     if newer:
         newest = existing[-1].path if len({c.by for c in existing}) == 1 else None
-        instead = (f'Resume the newest one instead (--resume without a path, or --resume {newest}), or'
-                   if newest else 'Resume the newest one instead (--resume PATH), or')
+        if newest and cfg.get('load_from'):
+            instead = f'Resume the newest one instead (--resume without a path, or --resume {newest}), or'
+        elif newest:  # --resume without a path is what chose this checkpoint: name the newest one
+            instead = f'Resume the newest one instead (--resume {newest}), or'
+        else:
+            instead = 'Resume the newest one instead (--resume PATH), or'
         raise CheckpointError(
             f'--resume {path}: resuming from epoch {meta.get("epoch", "?")}, iteration {meta.get("iter", "?")} '
             f'would overwrite {names(newer)} in {directory}. {instead} continue from {osp.basename(path)} in '
@@ -108,27 +116,37 @@ def plan_resume(cfg: Config) -> ResumePlan:
 def _latest(work_dir: str, directory: str, existing: List[CheckpointFile],
             naming: CheckpointNames) -> Tuple[str, str]:
     pointer = osp.join(work_dir, LAST_CHECKPOINT)
+    stale = ''
     if osp.isfile(pointer):
         with open(pointer) as f:
             named = f.read().strip()
-        for candidate in (named, osp.join(directory, osp.basename(named))):
-            if named and osp.isfile(candidate):
-                return candidate, f'resuming from {candidate} (named by {pointer})'
+        # mmengine writes an absolute path: in a work dir that was moved or copied it names the old place, so
+        # the file of that name in this checkpoint dir comes first
+        local = osp.join(directory, osp.basename(named)) if named else ''
+        if local and osp.isfile(local):
+            moved = osp.abspath(named) != osp.abspath(local)
+            why = f'{pointer} names {named}, read here as {local}' if moved else f'named by {pointer}'
+            return local, f'resuming from {local} ({why})'
+        if named and osp.isfile(named):
+            return named, f'resuming from {named} (named by {pointer})'
+        stale = f'{pointer} names {named or "nothing"}, which does not exist'
     if not existing:
         if not osp.isdir(work_dir):
             where = f'the work dir {work_dir} does not exist'
         else:
-            where = f'{directory} holds no checkpoint ({naming.describe()}) and no {LAST_CHECKPOINT} file'
+            where = (f'{directory} holds no checkpoint ({naming.describe()}) and '
+                     + (stale if stale else f'no {LAST_CHECKPOINT} file'))
         raise CheckpointError(
             f'--resume: nothing to resume: {where}. Start a new run without --resume, pass the work dir of '
             f'the run to continue (--work-dir DIR), or the checkpoint itself (--resume PATH).')
     if len({c.by for c in existing}) > 1:
         raise CheckpointError(
-            f'--resume: {directory} holds both epoch and iteration checkpoints ({names(existing)}) and no '
-            f'{LAST_CHECKPOINT} file, so the newest is unclear: pass it, --resume PATH.')
+            f'--resume: {directory} holds both epoch and iteration checkpoints ({names(existing)}) and '
+            + (stale if stale else f'no {LAST_CHECKPOINT} file') + ', so the newest is unclear: pass it, '
+            '--resume PATH.')
     newest = existing[-1]
     return newest.path, (f'resuming from {newest.path}, the newest checkpoint in {directory} '
-                         f'(no {LAST_CHECKPOINT} file)')
+                         f'({stale if stale else f"no {LAST_CHECKPOINT} file"})')
 
 
 def _newer_than(existing: List[CheckpointFile], path: str, meta: dict) -> List[CheckpointFile]:

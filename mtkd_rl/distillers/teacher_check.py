@@ -5,6 +5,7 @@ from typing import List, Optional, Sequence
 import torch
 from mmengine.logging import print_log
 
+from mtkd_rl.options import OptionError, check_int, check_number
 from mtkd_rl.weighting import DistillationTerms
 
 
@@ -34,17 +35,15 @@ class TeacherPoolCheck:
                  loss_ratio: float = 2.0,
                  min_loss_gap: float = 0.1,
                  accuracy_gap: float = 0.15) -> None:
-        if iters < 1:
-            raise ValueError(f'model.teacher_check.iters must be >= 1, got {iters}')
-        if loss_ratio <= 1.0:
-            raise ValueError(f'model.teacher_check.loss_ratio must be > 1, got {loss_ratio}')
-        if not 0.0 < accuracy_gap < 1.0:
-            raise ValueError(f'model.teacher_check.accuracy_gap must be in (0, 1), got {accuracy_gap}')
+        key = 'model.teacher_check.{}'.format
         self.names = list(names)
-        self.iters = iters
-        self.loss_ratio = loss_ratio
-        self.min_loss_gap = min_loss_gap
-        self.accuracy_gap = accuracy_gap
+        self.iters = check_int(iters, key('iters'), minimum=1)
+        self.loss_ratio = check_number(loss_ratio, key('loss_ratio'), minimum=1.0, min_inclusive=False)
+        self.min_loss_gap = check_number(min_loss_gap, key('min_loss_gap'), minimum=0.0)
+        self.accuracy_gap = check_number(accuracy_gap, key('accuracy_gap'), minimum=0.0, maximum=1.0,
+                                         min_inclusive=False)
+        if self.accuracy_gap == 1.0:
+            raise OptionError(key('accuracy_gap'), 'must be in (0, 1), got 1.0')
         self.done = len(self.names) < 2  # one teacher has no pool to be compared with
         self._batches = 0
         self._samples: Optional[torch.Tensor] = None

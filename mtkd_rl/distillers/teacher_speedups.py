@@ -21,6 +21,8 @@ from typing import Any, Callable, List, Optional
 import torch
 import torch.nn as nn
 
+from mtkd_rl.options import check_bool
+
 #: The names accepted for ``dtype``.
 DTYPES = {'bf16': torch.bfloat16, 'fp16': torch.float16}
 
@@ -58,9 +60,7 @@ class TeacherSpeedups:
             raise ValueError(f"model.teacher_speedups.dtype must be one of {sorted(DTYPES)} or None (follow "
                              f"--amp), got {speedups.dtype!r}")
         for name in ('fuse_conv_bn', 'channels_last'):
-            if not isinstance(getattr(speedups, name), bool):
-                raise TypeError(f'model.teacher_speedups.{name} must be True or False, got '
-                                f'{getattr(speedups, name)!r}')
+            check_bool(getattr(speedups, name), f'model.teacher_speedups.{name}')
         return speedups
 
     @property

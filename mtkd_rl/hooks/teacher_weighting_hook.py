@@ -10,17 +10,16 @@ from mmengine.model import is_model_wrapper
 from mmengine.registry import OPTIMIZERS
 from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
 
+from mtkd_rl.checkpoints.weighting_record import META_KEY as WEIGHTING_META_KEY
+from mtkd_rl.checkpoints.weighting_record import check_resume_weighting, weighting_record
 from mtkd_rl.loops import ExactResumeEpochBasedTrainLoop, batches_done_in_epoch
+from mtkd_rl.options import OptionError, check_bool, check_choice, check_int
 from mtkd_rl.registry import HOOKS
 from .transition_copy import to_host
 
 CHECKPOINT_KEY = 'teacher_weighting'
 #: How the hook's arguments are named in error messages.
-KEY = 'custom_hooks[i].{}, where custom_hooks[i] is the TeacherWeightingHook'
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+KEY = 'custom_hooks[i].{}, where custom_hooks[i] is the TeacherWeightingHook,'
 
 
 @HOOKS.register_module()
@@ -71,28 +70,20 @@ class TeacherWeightingHook(Hook):
                  buffer_device: str = 'cpu',
                  verify_sync: bool = True,
                  exact_resume: bool = True) -> None:
-        if not _is_int(interval) or interval < 1:
-            raise ValueError(f'{KEY.format("interval")}, must be an integer >= 1 (agent updates every that many '
-                             f'iterations), got {interval!r}')
-        if not _is_int(warmup_epochs) or warmup_epochs < 0:
-            raise ValueError(f'{KEY.format("warmup_epochs")}, must be an integer >= 0 (0: the agent acts from '
-                             f'the first iteration), got {warmup_epochs!r}')
-        if warmup_iters is not None and (not _is_int(warmup_iters) or warmup_iters < 0):
-            raise ValueError(f'{KEY.format("warmup_iters")}, must be None (count warmup_epochs instead) or an '
-                             f'integer >= 0, got {warmup_iters!r}')
-        if buffer_size is not None and (not _is_int(buffer_size) or buffer_size < 1):
-            raise ValueError(f'{KEY.format("buffer_size")}, must be None (= interval) or an integer >= 1, got '
-                             f'{buffer_size!r}')
+        check_int(interval, KEY.format('interval'), minimum=1)
+        check_int(warmup_epochs, KEY.format('warmup_epochs'), minimum=0)
+        if warmup_iters is not None:
+            check_int(warmup_iters, KEY.format('warmup_iters'), minimum=0)  # None: warmup_epochs counts
+        if buffer_size is not None:
+            check_int(buffer_size, KEY.format('buffer_size'), minimum=1)  # None: the interval
         for name, value in (('update_at_epoch_end', update_at_epoch_end),
                             ('learn_during_warmup', learn_during_warmup), ('verify_sync', verify_sync),
                             ('exact_resume', exact_resume)):
-            if not isinstance(value, bool):
-                raise ValueError(f'{KEY.format(name)}, must be True or False, got {value!r}')
+            check_bool(value, KEY.format(name))
         if not isinstance(optimizer, dict) or 'type' not in optimizer:
-            raise ValueError(f"{KEY.format('optimizer')}, must be an optimizer config with a 'type', e.g. "
-                             f"dict(type='SGD', lr=0.1), got {optimizer!r}")
-        if buffer_device not in ('cpu', 'model'):
-            raise ValueError(f"{KEY.format('buffer_device')}, must be 'cpu' or 'model', got {buffer_device!r}")
+            raise OptionError(KEY.format('optimizer'), f"must be an optimizer config with a 'type', e.g. "
+                              f"dict(type='SGD', lr=0.1), got {optimizer!r}")
+        check_choice(buffer_device, ('cpu', 'model'), KEY.format('buffer_device'))
         self.interval = interval
         self.update_at_epoch_end = update_at_epoch_end
         self.warmup_epochs = warmup_epochs
@@ -294,6 +285,7 @@ class TeacherWeightingHook(Hook):
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         weighting = self._distiller(runner).weighting
+        checkpoint.setdefault('meta', {})[WEIGHTING_META_KEY] = weighting_record(runner.cfg.model.get('weighting'))
         if not weighting.learnable:
             return
         if torch.cuda.is_available():
@@ -308,6 +300,9 @@ class TeacherWeightingHook(Hook):
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         state = checkpoint.get(CHECKPOINT_KEY)
         weighting = self._distiller(runner).weighting
+        if runner._resume:  # a resumed run continues with its weighting; load_from of weights may change it
+            check_resume_weighting(checkpoint, runner.cfg.model.get('weighting'),
+                                   str(runner._load_from or 'the latest checkpoint'))
         if state is None or not weighting.learnable:
             return
         if state['type'] != type(weighting).__name__:

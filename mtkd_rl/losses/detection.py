@@ -11,6 +11,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from mtkd_rl.options import check_number
 from mtkd_rl.registry import MODELS
 from .logit import reduce_per_sample
 
@@ -31,10 +32,8 @@ class DenseSigmoidKL(nn.Module):
 
     def __init__(self, temperature: float = 1.0, loss_weight: float = 1.0) -> None:
         super().__init__()
-        if temperature <= 0:
-            raise ValueError(f'DenseSigmoidKL.temperature must be > 0, got {temperature}')
-        self.temperature = temperature
-        self.loss_weight = loss_weight
+        self.temperature = check_number(temperature, 'DenseSigmoidKL.temperature', minimum=0, min_inclusive=False)
+        self.loss_weight = check_number(loss_weight, 'DenseSigmoidKL.loss_weight', minimum=0)
 
     def forward(self,
                 student: torch.Tensor,
@@ -77,11 +76,9 @@ class BoxGIoUKD(nn.Module):
 
     def __init__(self, score_thr: float = 0.5, loss_weight: float = 1.0, eps: float = 1e-6) -> None:
         super().__init__()
-        if not 0.0 <= score_thr <= 1.0:
-            raise ValueError(f'BoxGIoUKD.score_thr must be in [0, 1], got {score_thr}')
-        self.score_thr = score_thr
-        self.loss_weight = loss_weight
-        self.eps = eps
+        self.score_thr = check_number(score_thr, 'BoxGIoUKD.score_thr', minimum=0, maximum=1)
+        self.loss_weight = check_number(loss_weight, 'BoxGIoUKD.loss_weight', minimum=0)
+        self.eps = check_number(eps, 'BoxGIoUKD.eps', minimum=0, min_inclusive=False)
 
     def forward(self,
                 student_boxes: torch.Tensor,

@@ -3,6 +3,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from mtkd_rl.options import check_number
 from mtkd_rl.registry import MODELS
 from .logit import reduce_per_sample
 
@@ -17,7 +18,7 @@ class FeatureMSE(nn.Module):
 
     def __init__(self, loss_weight: float = 1.0) -> None:
         super().__init__()
-        self.loss_weight = loss_weight
+        self.loss_weight = check_number(loss_weight, 'FeatureMSE.loss_weight', minimum=0)
 
     def forward(self, student: torch.Tensor, teacher: torch.Tensor, mask: torch.Tensor = None) -> torch.Tensor:
         """Compute the per-sample loss.
@@ -48,10 +49,8 @@ class ChannelWiseKL(nn.Module):
 
     def __init__(self, temperature: float = 4.0, loss_weight: float = 1.0) -> None:
         super().__init__()
-        if temperature <= 0:
-            raise ValueError(f'ChannelWiseKL.temperature must be > 0, got {temperature}')
-        self.temperature = temperature
-        self.loss_weight = loss_weight
+        self.temperature = check_number(temperature, 'ChannelWiseKL.temperature', minimum=0, min_inclusive=False)
+        self.loss_weight = check_number(loss_weight, 'ChannelWiseKL.loss_weight', minimum=0)
 
     def forward(self, student: torch.Tensor, teacher: torch.Tensor, mask: torch.Tensor = None) -> torch.Tensor:
         """Compute the per-sample loss.

@@ -3,6 +3,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from mtkd_rl.options import check_int, check_number
 from mtkd_rl.registry import MODELS
 
 
@@ -21,11 +22,9 @@ class LogitKL(nn.Module):
 
     def __init__(self, temperature: float = 4.0, loss_weight: float = 1.0, class_dim: int = 1) -> None:
         super().__init__()
-        if temperature <= 0:
-            raise ValueError(f'LogitKL.temperature must be > 0, got {temperature}')
-        self.temperature = temperature
-        self.loss_weight = loss_weight
-        self.class_dim = class_dim
+        self.temperature = check_number(temperature, 'LogitKL.temperature', minimum=0, min_inclusive=False)
+        self.loss_weight = check_number(loss_weight, 'LogitKL.loss_weight', minimum=0)
+        self.class_dim = check_int(class_dim, 'LogitKL.class_dim')
 
     def forward(self, student: torch.Tensor, teacher: torch.Tensor, mask: torch.Tensor = None) -> torch.Tensor:
         """Compute the per-sample loss.

@@ -5,6 +5,8 @@ from typing import Tuple
 import torch
 import torch.nn as nn
 
+from mtkd_rl.options import OptionError, check_number, check_pair
+
 
 class BoundedLogStd(nn.Module):
     """A learnable log standard deviation per head and teacher, squashed into ``[log min_std, log max_std]``.
@@ -38,14 +40,14 @@ class BoundedLogStd(nn.Module):
 
 def check_std_options(init_std: float, std_range: Tuple[float, float]) -> None:
     """Raise a ``ValueError`` naming the config key when the Gaussian's spread options are unusable."""
-    if not (isinstance(std_range, (tuple, list)) and len(std_range) == 2
-            and all(isinstance(v, (int, float)) and math.isfinite(v) for v in std_range)
-            and 0 < std_range[0] < std_range[1]):
-        raise ValueError(f'model.weighting.std_range must be (min_std, max_std) with 0 < min_std < max_std, '
-                         f'got {std_range}')
-    if not (isinstance(init_std, (int, float)) and std_range[0] < init_std < std_range[1]):
-        raise ValueError(f'model.weighting.init_std must lie strictly inside std_range {tuple(std_range)}, '
-                         f'got {init_std}; e.g. init_std=0.1 with std_range=(0.01, 1.0)')
+    low, high = check_pair(std_range, 'model.weighting.std_range')
+    if not 0 < low:
+        raise OptionError('model.weighting.std_range', f'must be (min_std, max_std) with 0 < min_std < max_std, '
+                          f'got {tuple(std_range)}')
+    check_number(init_std, 'model.weighting.init_std')
+    if not low < init_std < high:
+        raise OptionError('model.weighting.init_std', f'must lie strictly inside std_range {tuple(std_range)}, '
+                          f'got {init_std}; e.g. init_std=0.1 with std_range=(0.01, 1.0)')
 
 
 def advantage(reward: torch.Tensor) -> torch.Tensor:

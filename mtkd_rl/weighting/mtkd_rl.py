@@ -5,6 +5,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from mtkd_rl.options import check_bool, check_choice, check_int
 from mtkd_rl.registry import TEACHER_WEIGHTINGS
 from .base import DistillationTerms, TeacherWeighting, TeacherWeights, confidence_prior, restrict_weights
 from .gaussian_policy import BoundedLogStd, advantage, check_std_options, natural_policy_gradient_loss
@@ -152,15 +153,13 @@ class MTKDRLWeighting(TeacherWeighting):
                  kl_prior: str = 'reference',
                  correctness_gate: bool = False) -> None:
         super().__init__(num_teachers, embedding_dims, summary_dims)
-        if kl_prior not in KL_PRIORS:
-            raise ValueError(f"model.weighting.kl_prior must be one of {KL_PRIORS}, got '{kl_prior}'")
-        if fusion not in FUSIONS:
-            raise ValueError(f"model.weighting.fusion must be one of {FUSIONS}, got '{fusion}'")
-        if update not in UPDATES:
-            raise ValueError(f"model.weighting.update must be one of {UPDATES}, got '{update}'")
-        if warmup_weights not in WARMUP_WEIGHTS:
-            raise ValueError(
-                f"model.weighting.warmup_weights must be one of {WARMUP_WEIGHTS}, got '{warmup_weights}'")
+        key = 'model.weighting.{}'.format
+        hidden_dim = check_int(hidden_dim, key('hidden_dim'), minimum=1)
+        kl_prior = check_choice(kl_prior, KL_PRIORS, key('kl_prior'))
+        fusion = check_choice(fusion, FUSIONS, key('fusion'))
+        update = check_choice(update, UPDATES, key('update'))
+        warmup_weights = check_choice(warmup_weights, WARMUP_WEIGHTS, key('warmup_weights'))
+        correctness_gate = check_bool(correctness_gate, key('correctness_gate'))
         if fusion == 'dynamic' and update == 'policy_gradient':
             raise ValueError("model.weighting: fusion='dynamic' is learnt by the surrogate update only; set "
                              "update='surrogate' or fusion='static'")
@@ -172,7 +171,7 @@ class MTKDRLWeighting(TeacherWeighting):
         self.update = update
         self.warmup_weights = warmup_weights
         self.kl_prior = kl_prior
-        self.correctness_gate = bool(correctness_gate)
+        self.correctness_gate = correctness_gate
         self.state_dim = sum(d + c + 3 for d, c in zip(self.embedding_dims, self.summary_dims))
         self.policy = TeacherPolicy(self.state_dim, num_teachers, hidden_dim)
         if fusion == 'dynamic':

@@ -25,13 +25,15 @@ test_pipeline = [
     dict(type='PackInputs'),
 ]
 
+# Each sample's random flip is seeded from (seed, epoch, index), so a run resumed inside an epoch sees the same
+# augmentation as an uninterrupted one (docs/user_guides/writing_configs.md, "Exact resume").
 train_dataloader = dict(
     batch_size=64,
     num_workers=2,
     persistent_workers=True,
     dataset=dict(type=dataset_type, data_root=data_root, split='train', download=False,
-                 pipeline=train_pipeline),
-    sampler=dict(type='DefaultSampler', shuffle=True),
+                 pipeline=[dict(type='mtkd_rl.SeededPipeline', transforms=train_pipeline)]),
+    sampler=dict(type='mtkd_rl.SeededAugmentSampler', shuffle=True),
 )
 val_dataloader = dict(
     batch_size=256,

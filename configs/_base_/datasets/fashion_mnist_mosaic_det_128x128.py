@@ -28,7 +28,7 @@ test_pipeline = [
 train_dataloader = dict(
     batch_size=8,
     dataset=dict(data_root=data_root, metainfo=metainfo, data_prefix=dict(img='img_dir/train/'),
-                 pipeline=train_pipeline))
+                 pipeline=[dict(type='mtkd_rl.SeededPipeline', transforms=train_pipeline)]))
 val_dataloader = dict(
     batch_size=16,
     dataset=dict(data_root=data_root, metainfo=metainfo, data_prefix=dict(img='img_dir/val/'),

@@ -25,7 +25,8 @@ train_dataloader = dict(
     batch_size=4,
     num_workers=2,
     persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    # each image's random resize and flip seeded from (seed, epoch, index): exact resume inside an epoch
+    sampler=dict(type='mtkd_rl.SeededAugmentSampler', shuffle=True),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
@@ -33,7 +34,7 @@ train_dataloader = dict(
         ann_file='annotations/instances_train.json',
         data_prefix=dict(img='images/'),
         filter_cfg=dict(filter_empty_gt=False),
-        pipeline=train_pipeline,
+        pipeline=[dict(type='mtkd_rl.SeededPipeline', transforms=train_pipeline)],
         backend_args=backend_args))
 val_dataloader = dict(
     batch_size=4,
