@@ -394,3 +394,80 @@ def test_mtkdrl_needs_no_terms_while_warming_up_without_storing():
     assert surrogate.needed_terms() == {'embeddings', 'summaries', 'cosine', 'student_loss'}
     surrogate.learn_during_warmup = False
     assert surrogate.needed_terms() == frozenset()
+
+
+# ------------------------------------------------------------------------- MTKD-RL ablation arms (components)
+def test_mtkdrl_components_default_is_the_reference_fusion_bit_for_bit():
+    terms = make_terms()
+    torch.manual_seed(0)
+    default = mtkdrl()
+    torch.manual_seed(0)
+    explicit = mtkdrl(components='agent+priors')
+    a, b = default(terms), explicit(terms)
+    assert default.components == 'agent+priors'
+    assert torch.equal(a.logit, b.logit) and torch.equal(a.feature, b.feature)
+    # the reference formula, computed as the reference computes it (float32 state, priors, then / 3)
+    with torch.no_grad():
+        a_logit, a_feat = default.policy(default.build_state(terms))
+        w_ce = confidence_prior(terms.teacher_loss)
+        logit = (a_logit.softmax(1) + w_ce + terms.logit_kd.softmax(1)) / 3.0
+        feat = (a_feat.softmax(1) + w_ce + terms.cosine.softmax(1)) / 3.0
+    assert torch.equal(a.logit, logit) and torch.equal(a.feature, feat)
+
+
+def test_mtkdrl_priors_arm_exact():
+    agent = mtkdrl(components='priors')
+    agent.train()
+    terms = make_terms(b=1, m=3)
+    terms.teacher_loss = torch.tensor([[1.0, 2.0, 3.0]])
+    terms.logit_kd = torch.tensor([[0.0, 0.0, math.log(2.0)]])  # softmax: (1/4, 1/4, 1/2)
+    terms.cosine = torch.tensor([[math.log(3.0), 0.0, 0.0]])   # softmax: (3/5, 1/5, 1/5)
+    e = [math.exp(1), math.exp(2), math.exp(3)]
+    w_ce = [(1 - v / sum(e)) / 2 for v in e]
+    w = agent(terms)
+    torch.testing.assert_close(w.logit, torch.tensor([[(w_ce[0] + 0.25) / 2, (w_ce[1] + 0.25) / 2,
+                                                       (w_ce[2] + 0.5) / 2]]))
+    torch.testing.assert_close(w.feature, torch.tensor([[(w_ce[0] + 0.6) / 2, (w_ce[1] + 0.2) / 2,
+                                                         (w_ce[2] + 0.2) / 2]]))
+    # no agent: no state, nothing stored, only the cosine prior's input is computed, and the warm-up is kept
+    assert w.rollout is None and agent.needed_terms() == {'cosine'}
+    terms.embeddings, terms.summaries, terms.student_loss = [], [], None
+    assert torch.equal(agent(terms).logit, w.logit)
+    agent.warming_up = agent.learn_during_warmup = True
+    assert agent.needed_terms() == frozenset()
+    warm = agent(terms)
+    assert torch.equal(warm.logit, torch.ones(1, 3)) and warm.rollout is None
+
+
+def test_mtkdrl_agent_arm_exact_and_learnt():
+    agent = mtkdrl(components='agent')
+    agent.train()
+    terms = make_terms()
+    w = agent(terms)
+    with torch.no_grad():
+        a_logit, a_feat = agent.policy(agent.build_state(terms))
+    torch.testing.assert_close(w.logit, a_logit.softmax(1), rtol=0, atol=0)
+    torch.testing.assert_close(w.feature, a_feat.softmax(1), rtol=0, atol=0)
+    # the surrogate update trains the heads alone: its loss is -mean r log a
+    reward = torch.tensor([1.0, 0.0, 0.5, 0.25])
+    loss = agent.update_loss(dict(w.rollout, reward=reward))
+    expected = -(reward[:, None] * a_logit.log_softmax(1)).mean() - (reward[:, None] * a_feat.log_softmax(1)).mean()
+    torch.testing.assert_close(loss, expected)
+    assert agent.needed_terms() == {'embeddings', 'summaries', 'cosine', 'student_loss'}
+    pg = mtkdrl(components='agent', update='policy_gradient')
+    assert pg(terms).rollout['action_logit'].shape == (4, 3)
+
+
+@pytest.mark.parametrize('kw,match', [
+    (dict(components='prior'), 'model.weighting.components'), (dict(components=None), 'model.weighting.components'),
+    (dict(components='priors', fusion='dynamic'), "fusion='dynamic'"),
+    (dict(components='agent', fusion='dynamic'), "fusion='dynamic'"),
+    (dict(components='priors', update='policy_gradient'), "components='priors'")])
+def test_mtkdrl_components_bad_options(kw, match):
+    with pytest.raises(ValueError, match=match):
+        mtkdrl(**kw)
+
+
+def test_aekd_needs_the_student_outputs_only():
+    weighting = build(dict(type='AEKD'), TEACHER_WEIGHTINGS, default_args=dict(num_teachers=2))
+    assert weighting.needed_terms() == {'student_outputs'} and 'student_outputs' in COMMON_TERMS

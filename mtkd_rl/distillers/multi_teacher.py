@@ -1,7 +1,8 @@
 """The multi-teacher distiller: one student, M frozen teachers, per-sample teacher weights."""
 import copy
 import inspect
-from typing import Dict, List, Optional, Sequence
+from contextlib import contextmanager
+from typing import Dict, Iterator, List, Optional, Sequence
 
 import torch
 import torch.nn as nn
@@ -18,6 +19,27 @@ from .teacher_speedups import TeacherSpeedups
 from .teachers import input_channels, input_normalisation, load_teacher
 
 
+#: Added to the global seed to seed the weighting's own random stream (any fixed value would do: it only keeps
+#: the weighting's draws apart from the student's, which start from the global seed itself).
+WEIGHTING_SEED_OFFSET = 0x5EED_A6E7
+
+
+@contextmanager
+def weighting_random_stream() -> Iterator[None]:
+    """Build a weighting from a CPU random stream of its own, seeded from the current global seed.
+
+    Inside, the CPU generator is seeded with ``torch.initial_seed() + WEIGHTING_SEED_OFFSET`` (the seed mmengine's
+    ``randomness.seed`` set), so a weighting's initial parameters are the same at every run with that seed; on
+    leaving, the global CPU stream is restored as it was on entering, so whatever the weighting draws, the
+    student's initialisation (``init_weights``, after the build) draws the same numbers under every weighting.
+    Weightings are built on the CPU; the CUDA generators are neither used nor touched.
+    """
+    seed = (torch.initial_seed() + WEIGHTING_SEED_OFFSET) % 2**64
+    with torch.random.fork_rng(devices=[]):
+        torch.random.default_generator.manual_seed(seed)
+        yield
+
+
 @MODELS.register_module()
 class MultiTeacherDistiller(BaseModel):
     """Distil a pool of frozen teachers into a student with per-sample, per-teacher weights.
@@ -32,7 +54,9 @@ class MultiTeacherDistiller(BaseModel):
         teachers: One ``dict(config=..., checkpoint=..., name=None)`` per teacher.
         task: The task adapter config, e.g. ``dict(type='ClassificationAdapter')``; by default the adapter of
             the student's toolbox (mmpretrain, mmdet or mmseg) with its default losses.
-        weighting: The teacher weighting config: ``AVER``, ``EBKD``, ``CA-MKD`` or ``MTKD-RL``.
+        weighting: The teacher weighting config: ``AVER``, ``EBKD``, ``CA-MKD``, ``AEKD`` or ``MTKD-RL``. It is
+            built from a random stream of its own (:func:`weighting_random_stream`), so at one seed the student
+            starts from the same weights under every weighting.
         connector: The connector config, one per teacher and feature level.
         data_preprocessor: Used for the student when its own config has none.
         teacher_check: Arguments of :class:`TeacherPoolCheck`, which warns on the first training batches about
@@ -90,10 +114,14 @@ class MultiTeacherDistiller(BaseModel):
                                             f'model.teachers[{i}] ({name})')
         self.connectors = self._build_connectors(connector, student_shapes, teacher_shapes)
 
-        module = build(weighting, TEACHER_WEIGHTINGS, default_args=dict(
-            num_teachers=len(modules),
-            embedding_dims=[s.embedding_dim for s in teacher_shapes],
-            summary_dims=[s.summary_dim for s in teacher_shapes]))
+        # The weighting's parameters (an agent, a meta-network) come from a random stream of their own, so every
+        # weighting leaves the global stream where the student's init_weights (called by the Runner after this)
+        # finds it: one seed, one student start, whatever the weighting (paired seeds).
+        with weighting_random_stream():
+            module = build(weighting, TEACHER_WEIGHTINGS, default_args=dict(
+                num_teachers=len(modules),
+                embedding_dims=[s.embedding_dim for s in teacher_shapes],
+                summary_dims=[s.summary_dim for s in teacher_shapes]))
         missing = set(module.needed_terms()) - set(self.task.provides) - COMMON_TERMS
         if missing:
             reasons = ''.join(f' ({k}: {v})' for k, v in getattr(self.task, 'unavailable', {}).items()

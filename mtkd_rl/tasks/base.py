@@ -10,6 +10,7 @@ import torch.nn.functional as F
 
 from mtkd_rl.registry import build
 from mtkd_rl.weighting import DistillationTerms
+from mtkd_rl.weighting.base import StudentOutput
 
 
 @dataclass
@@ -261,6 +262,17 @@ class TaskAdapter(nn.Module):
         """Whether teacher ``index`` gives logit distillation; if not, its ``logit_kd`` column is 0."""
         return True
 
+    def student_outputs(self, student: ModelPass) -> List[StudentOutput]:
+        """The student tensors :meth:`logit_kd` differentiates (``DistillationTerms.student_outputs``), asked
+        for after every :meth:`logit_kd` call of the iteration. By default the student's ``logits`` (a tensor
+        whose dim 0 is the batch); an adapter whose logit KD reads other student tensors, or rows that are not
+        samples, overrides this."""
+        if not isinstance(student.logits, torch.Tensor):
+            raise NotImplementedError(f'{type(self).__name__}: the student logits are a {type(student.logits)}, '
+                                      f'not a tensor; override student_outputs() to name the tensors logit_kd '
+                                      f'differentiates')
+        return [StudentOutput(student.logits)]
+
     def terms(self,
               student: ModelPass,
               teachers: Sequence[ModelPass],
@@ -305,6 +317,7 @@ class TaskAdapter(nn.Module):
         accuracy = None
         if all(t.accuracy is not None for t in teachers):
             accuracy = torch.stack([t.accuracy for t in teachers], 1).detach()
+        student_outputs = self.student_outputs(student) if self.computes('student_outputs') else []
         embeddings = [t.embedding.detach() for t in teachers] if self.computes('embeddings') else []
         summaries = [t.summary.detach() for t in teachers] if self.computes('summaries') else []
         return DistillationTerms(
@@ -317,7 +330,8 @@ class TaskAdapter(nn.Module):
             cosine=cosine,
             teacher_entropy=entropy,
             feature_teacher_loss=feature_teacher_loss,
-            teacher_accuracy=accuracy)
+            teacher_accuracy=accuracy,
+            student_outputs=student_outputs)
 
 
 def global_pool(x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:

@@ -12,7 +12,21 @@ from mtkd_rl.registry import TEACHER_WEIGHTINGS
 #: Optional :class:`DistillationTerms` fields every task adapter fills, but only when they are needed (a
 #: weighting's ``required_terms``, the reward of a learnable weighting). Others a task fills only where its
 #: adapter's ``provides`` lists them (``teacher_entropy``, ``feature_teacher_loss``).
-COMMON_TERMS = frozenset({'student_loss', 'embeddings', 'summaries', 'cosine'})
+COMMON_TERMS = frozenset({'student_loss', 'embeddings', 'summaries', 'cosine', 'student_outputs'})
+
+
+@dataclass
+class StudentOutput:
+    """A student tensor that the logit KD terms differentiate, and which sample each of its entries belongs to.
+
+    Attributes:
+        tensor: The tensor, in the autograd graph of ``logit_kd`` (logits ``[B, C]``, score maps
+            ``[B, C, H, W]``, flattened anchor scores ``[B, N, C]``, RoI scores ``[R, C + 1]``...).
+        sample_index: None where dim 0 of ``tensor`` is the batch; else ``[R]`` (long), the sample each entry
+            along dim 0 belongs to (the image of each RoI).
+    """
+    tensor: torch.Tensor
+    sample_index: Optional[torch.Tensor] = None
 
 
 @dataclass
@@ -21,7 +35,7 @@ class DistillationTerms:
 
     ``logit_kd``, ``feature_kd``, ``teacher_loss`` and ``teacher_accuracy`` are always filled (the loss and the
     per-teacher logs read them); the other fields only when needed (see :data:`COMMON_TERMS`), else they are
-    None (empty lists for ``embeddings`` and ``summaries``).
+    None (empty lists for ``embeddings``, ``summaries`` and ``student_outputs``).
 
     Attributes:
         logit_kd: Logit distillation loss, ``[B, M]``, with gradient to the student.
@@ -38,6 +52,11 @@ class DistillationTerms:
         teacher_accuracy: Each teacher's accuracy on each sample, ``[B, M]`` in [0, 1] (1/0 for a classified
             image, the share of correct valid pixels for a segmented one), detached; None where the task has
             no per-sample accuracy (detection).
+        student_outputs: The student tensors ``logit_kd`` differentiates, with their graph (classification:
+            the logits; segmentation: the logit map at the common size; dense detection: the flattened class
+            scores and, with box KD, the decoded boxes; two-stage detection: the sampled RoIs' class scores and
+            box deltas). Row i of ``logit_kd`` depends on sample i's entries only, so the gradient of
+            ``logit_kd[:, m].sum()`` with respect to them holds each sample's own gradient (AEKD).
     """
     logit_kd: torch.Tensor
     teacher_loss: torch.Tensor
@@ -49,6 +68,7 @@ class DistillationTerms:
     teacher_entropy: Optional[torch.Tensor] = None
     feature_teacher_loss: Optional[torch.Tensor] = None
     teacher_accuracy: Optional[torch.Tensor] = None
+    student_outputs: List[StudentOutput] = field(default_factory=list)
 
 
 @dataclass

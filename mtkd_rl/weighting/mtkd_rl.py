@@ -14,6 +14,8 @@ FUSIONS = ('static', 'dynamic')
 UPDATES = ('surrogate', 'policy_gradient')
 WARMUP_WEIGHTS = ('ones', 'uniform')
 KL_PRIORS = ('reference', 'correct_teachers')
+#: What the fused weights are made of: the reference mixes the agent with the priors; the ablation arms keep one.
+COMPONENTS = ('agent+priors', 'priors', 'agent')
 
 
 def teacher_correctness(ce: torch.Tensor, accuracy: Optional[torch.Tensor] = None) -> torch.Tensor:
@@ -136,6 +138,12 @@ class MTKDRLWeighting(TeacherWeighting):
             teacher gets right keeps its weights). Off in the reference. Use it, with
             ``warmup_weights='uniform'``, for pools that may hold a poor or confidently wrong teacher: such a
             teacher then teaches only the samples it gets right.
+        components: The ablation arms. ``'agent+priors'`` (reference): the fusion above. ``'priors'``: no agent,
+            ``w_logit = (w_CE + w_KL) / 2`` and ``w_feature = (w_CE + w_cos) / 2``; nothing is learnt (no state is
+            built, no batch stored, the agent never updated) but the warm-up is the reference's. ``'agent'``: the
+            agent's softmax heads alone, ``w_logit = a_logit`` and ``w_feature = a_feature``, learnt by ``update``.
+            The arms take ``fusion='static'``; ``correctness_gate`` applies to every arm, ``kl_prior`` where the
+            KL prior is used.
     """
     learnable = True
     required_terms = frozenset({'embeddings', 'summaries', 'cosine'})
@@ -151,7 +159,8 @@ class MTKDRLWeighting(TeacherWeighting):
                  std_range: Tuple[float, float] = (0.01, 1.0),
                  warmup_weights: str = 'ones',
                  kl_prior: str = 'reference',
-                 correctness_gate: bool = False) -> None:
+                 correctness_gate: bool = False,
+                 components: str = 'agent+priors') -> None:
         super().__init__(num_teachers, embedding_dims, summary_dims)
         key = 'model.weighting.{}'.format
         hidden_dim = check_int(hidden_dim, key('hidden_dim'), minimum=1)
@@ -160,6 +169,13 @@ class MTKDRLWeighting(TeacherWeighting):
         update = check_choice(update, UPDATES, key('update'))
         warmup_weights = check_choice(warmup_weights, WARMUP_WEIGHTS, key('warmup_weights'))
         correctness_gate = check_bool(correctness_gate, key('correctness_gate'))
+        components = check_choice(components, COMPONENTS, key('components'))
+        if components != 'agent+priors' and fusion == 'dynamic':
+            raise ValueError(f"model.weighting: fusion='dynamic' mixes the agent and both priors; "
+                             f"components='{components}' takes fusion='static'")
+        if components == 'priors' and update == 'policy_gradient':
+            raise ValueError("model.weighting: components='priors' uses no agent, so there is no policy to "
+                             "learn; remove update='policy_gradient'")
         if fusion == 'dynamic' and update == 'policy_gradient':
             raise ValueError("model.weighting: fusion='dynamic' is learnt by the surrogate update only; set "
                              "update='surrogate' or fusion='static'")
@@ -172,6 +188,7 @@ class MTKDRLWeighting(TeacherWeighting):
         self.warmup_weights = warmup_weights
         self.kl_prior = kl_prior
         self.correctness_gate = correctness_gate
+        self.components = components
         self.state_dim = sum(d + c + 3 for d, c in zip(self.embedding_dims, self.summary_dims))
         self.policy = TeacherPolicy(self.state_dim, num_teachers, hidden_dim)
         if fusion == 'dynamic':
@@ -208,6 +225,8 @@ class MTKDRLWeighting(TeacherWeighting):
     def needed_terms(self) -> frozenset:
         """The state's terms and the reward's student loss; none while warming up without storing batches (the
         weights are then fixed and nothing is learnt from the batch)."""
+        if self.components == 'priors':  # only the priors' inputs, and nothing while the weights are fixed
+            return frozenset() if self.warming_up else frozenset({'cosine'})
         stores = not self.warming_up or (
             self.training and self.learn_during_warmup and self.learns_from_fixed_weights)
         return super().needed_terms() if stores else frozenset()
@@ -241,7 +260,11 @@ class MTKDRLWeighting(TeacherWeighting):
 
     def fuse(self, a_logit: torch.Tensor, a_feature: torch.Tensor, w_ce: torch.Tensor, w_kl: torch.Tensor,
              w_cos: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Mix the agent's weights with the priors."""
+        """Mix the agent's weights with the priors (``components`` keeps the agent or the priors alone)."""
+        if self.components == 'priors':
+            return (w_ce + w_kl) / 2.0, (w_ce + w_cos) / 2.0
+        if self.components == 'agent':
+            return a_logit, a_feature
         if self.fusion == 'static':
             return (a_logit + w_ce + w_kl) / 3.0, (a_feature + w_ce + w_cos) / 3.0
         cl = torch.softmax(self.logit_mix, 0)
@@ -251,7 +274,8 @@ class MTKDRLWeighting(TeacherWeighting):
 
     def _weights(self, actions, ce, kl, cos, accuracy=None):
         priors = self.priors(ce, kl, cos, accuracy)
-        w_logit, w_feature = self.fuse(torch.softmax(actions[0], 1), torch.softmax(actions[1], 1), *priors)
+        agent = (None, None) if actions is None else (torch.softmax(actions[0], 1), torch.softmax(actions[1], 1))
+        w_logit, w_feature = self.fuse(*agent, *priors)
         if self.correctness_gate:
             gate = teacher_correctness(ce, accuracy)
             w_logit, w_feature = gate_weights(w_logit, gate), gate_weights(w_feature, gate)
@@ -284,10 +308,18 @@ class MTKDRLWeighting(TeacherWeighting):
             if self.correctness_gate:
                 w = gate_weights(w, teacher_correctness(terms.teacher_loss.detach(), terms.teacher_accuracy))
             rollout = None
-            if self.training and self.learn_during_warmup and self.learns_from_fixed_weights:
+            if self.training and self.learn_during_warmup and self.learns_from_fixed_weights and \
+                    self.components != 'priors':
                 with torch.no_grad():
                     rollout = self._rollout(terms)
             return TeacherWeights(w, w, rollout)
+        if self.components == 'priors':  # no agent: no state, no rollout
+            with torch.no_grad():
+                accuracy = terms.teacher_accuracy.detach().float() if terms.teacher_accuracy is not None else None
+                cos = terms.cosine.detach().float() if terms.cosine is not None else None
+                w_logit, w_feature = self._weights(None, terms.teacher_loss.detach().float(),
+                                                   terms.logit_kd.detach().float(), cos, accuracy)
+            return TeacherWeights(w_logit, w_feature)
         with torch.no_grad():
             rollout = self._rollout(terms)
             state, ce, kl, cos = rollout['state'], rollout['ce'], rollout['kl'], rollout.get('cos')

@@ -28,6 +28,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mtkd_rl.registry import MODELS, build
+from mtkd_rl.weighting.base import StudentOutput
 from ..base import ModelPass, ModelShapes, TaskAdapter, global_pool
 from .dense_losses import detection_losses, loss_mode, per_image_detection_loss
 from .layout import LAYOUT_KEYS, BatchMasks, decode_boxes, flatten_levels, layout_facts
@@ -254,6 +255,14 @@ class DetectionAdapter(TaskAdapter):
     def cosine(self, connected: Sequence[torch.Tensor], teacher: ModelPass) -> torch.Tensor:
         """Cosine of the masked-pooled connected student level and teacher level, averaged over levels."""
         return masked_pooled_cosine(connected, teacher)
+
+    def student_outputs(self, student: ModelPass) -> List[StudentOutput]:
+        """The flattened class scores ``[B, N, C]`` and, where box KD ran, the decoded boxes ``[B, N, 4]``: both
+        per image (the KD terms are reduced per image over its valid anchors)."""
+        outputs = [StudentOutput(student.logits)]
+        if 'boxes' in student.extra:
+            outputs.append(StudentOutput(student.extra['boxes']))
+        return outputs
 
 
 def masked_pooled_cosine(connected: Sequence[torch.Tensor], teacher: ModelPass) -> torch.Tensor:

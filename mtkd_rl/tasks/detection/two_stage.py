@@ -38,6 +38,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mtkd_rl.registry import MODELS
+from mtkd_rl.weighting.base import StudentOutput
 from ..base import ModelPass, ModelShapes, TaskAdapter, global_pool
 from ..batch_cache import memoized
 from .adapter import DetectionAdapter, masked_pooled_cosine
@@ -441,6 +442,15 @@ class TwoStageDetectionAdapter(TaskAdapter):
         if not is_two_stage(teacher_model):
             return self.dense.feature_teacher_loss(teacher_model, connected, teacher, student, data_samples)
         return two_stage_loss(teacher_model, connected, self._rois)[0]
+
+    def student_outputs(self, student: ModelPass) -> List[StudentOutput]:
+        """The sampled RoIs' class scores ``[R, C + 1]`` and box deltas ``[R, k]``, with each RoI's image: the KD
+        terms average per RoI values over each image's RoIs, so an image's gradient is its RoIs' rows."""
+        image = student.extra['image']
+        outputs = [StudentOutput(student.logits, image)]
+        if self.box_weight > 0:
+            outputs.append(StudentOutput(student.extra['bbox_pred'], image))
+        return outputs
 
     def teaches_logits(self, index: int) -> bool:
         """Feature-only and one-stage teachers give no region-level KD."""
