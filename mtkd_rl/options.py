@@ -134,3 +134,14 @@ def check_pair(value: Any, key: str) -> Tuple[float, float]:
     if not low < high:
         raise OptionError(key, f'must be (low, high) with low < high, got {tuple(value)!r}')
     return low, high
+
+
+def check_size(value: Any, key: str) -> Tuple[int, int]:
+    """Return ``value`` as ``(h, w)`` if it is a list or tuple of two positive integers (an image size).
+
+    Raises:
+        OptionError: Naming the key.
+    """
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        raise OptionError(key, f'must be an image size (h, w) of two integers, got {_shown(value)}')
+    return check_int(value[0], f'{key}[0]', minimum=1), check_int(value[1], f'{key}[1]', minimum=1)

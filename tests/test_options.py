@@ -130,3 +130,23 @@ def test_harness_variant_values_are_checked_before_any_run():
     with pytest.raises(ValueError, match=r"--weightings 'MTKD-RL:correctness_gate=no': model\.weighting\.correctness_gate must "
                                          r'be True or False'):
         parse_variant('MTKD-RL:correctness_gate=no')
+
+
+@pytest.mark.parametrize('cfg,message', [
+    (dict(type='ClassificationAdapter', probe_size=64), 'model.task.probe_size must be an image size (h, w)'),
+    (dict(type='ClassificationAdapter', probe_size=(32, 0)), 'model.task.probe_size[1] must be an integer >= 1'),
+    (dict(type='ClassificationAdapter', logit_loss=dict(type='LogitKL', temperature=0)),
+     'model.task.logit_loss.temperature must be a number > 0'),
+    (dict(type='ClassificationAdapter', feature_loss=dict(type='FeatureMSE', loss_weight='5')),
+     'model.task.feature_loss.loss_weight must be a finite number'),
+    (dict(type='SegmentationAdapter', kd_size='pixel'), "model.task.kd_size must be one of 'student', 'label'"),
+    (dict(type='SegmentationAdapter', logit_loss=[dict(type='LogitKL'), dict(type='ChannelWiseKL', temperature=0)]),
+     'model.task.logit_loss[1].temperature must be a number > 0'),
+    (dict(type='DetectionAdapter', box_loss=dict(type='BoxGIoUKD', score_thr=2)),
+     'model.task.box_loss.score_thr must be a number >= 0 and <= 1'),
+    (dict(type='TwoStageDetectionAdapter', box_weight='1'), 'model.task.box_weight must be a finite number'),
+])
+def test_adapter_options_name_their_config_key(cfg, message):
+    with pytest.raises(OptionError) as error:
+        build(cfg, MODELS, key='model.task')
+    assert str(error.value).startswith(message), str(error.value)

@@ -8,6 +8,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from mtkd_rl.options import check_size
 from mtkd_rl.registry import build
 from mtkd_rl.weighting import DistillationTerms
 from mtkd_rl.weighting.base import StudentOutput
@@ -129,9 +130,9 @@ class TaskAdapter(nn.Module):
                  feature_loss: Optional[dict] = None,
                  probe_size: Sequence[int] = (64, 64)) -> None:
         super().__init__()
-        self.logit_loss = build(logit_loss)
-        self.feature_loss = build(feature_loss) if feature_loss is not None else None
-        self.probe_size = tuple(probe_size)
+        self.logit_loss = build(logit_loss, key='model.task.logit_loss')
+        self.feature_loss = build(feature_loss, key='model.task.feature_loss') if feature_loss is not None else None
+        self.probe_size = check_size(probe_size, 'model.task.probe_size')
         self._computing: Optional[frozenset] = None
 
     @contextmanager

@@ -24,6 +24,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mtkd_rl.losses.logit import reduce_per_sample
+from mtkd_rl.options import check_choice
 from mtkd_rl.registry import MODELS, build
 from .base import ModelPass, ModelShapes, TaskAdapter, global_pool
 from .batch_cache import memoized
@@ -140,10 +141,9 @@ class SegmentationAdapter(TaskAdapter):
             raise ValueError('model.task.logit_loss is an empty list: give at least one loss config')
         super().__init__(configs[0], feature_loss, probe_size)
         if len(configs) > 1:
-            self.logit_loss = _LossSum([self.logit_loss] + [build(c) for c in configs[1:]])
-        if kd_size not in ('student', 'label'):
-            raise ValueError(f"model.task.kd_size must be 'student' or 'label', got {kd_size!r}")
-        self.kd_size = kd_size
+            self.logit_loss = _LossSum([self.logit_loss] + [build(c, key=f'model.task.logit_loss[{i}]')
+                                                            for i, c in enumerate(configs[1:], 1)])
+        self.kd_size = check_choice(kd_size, ('student', 'label'), 'model.task.kd_size')
         # The common logit size of the current iteration, set by forward_student for the teachers after it.
         self._common_size: Optional[Tuple[int, int]] = None
 

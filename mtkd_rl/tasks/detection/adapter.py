@@ -73,7 +73,7 @@ class DetectionAdapter(TaskAdapter):
                  feature_only_teachers: Sequence[Union[int, str]] = (),
                  probe_size: Sequence[int] = (128, 128)) -> None:
         super().__init__(logit_loss, feature_loss, probe_size)
-        self.box_loss = build(box_loss) if box_loss is not None else None
+        self.box_loss = build(box_loss, key='model.task.box_loss') if box_loss is not None else None
         if self.box_loss is not None and self.box_weight != 0 and self.alpha == 0:
             raise ValueError('model.task.box_loss is added to the logit KD column, which model.task.logit_loss.'
                              'loss_weight = 0 switches off; give the logit loss a weight or set box_loss=None')

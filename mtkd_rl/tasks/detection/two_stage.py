@@ -37,6 +37,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from mtkd_rl.options import check_number
 from mtkd_rl.registry import MODELS
 from mtkd_rl.weighting.base import StudentOutput
 from ..base import ModelPass, ModelShapes, TaskAdapter, global_pool
@@ -280,8 +281,7 @@ class TwoStageDetectionAdapter(TaskAdapter):
                  feature_only_teachers: Sequence[Union[int, str]] = (),
                  probe_size: Sequence[int] = (128, 128)) -> None:
         super().__init__(logit_loss, feature_loss, probe_size)
-        if box_weight < 0:
-            raise ValueError(f'model.task.box_weight must be >= 0, got {box_weight}')
+        box_weight = check_number(box_weight, 'model.task.box_weight', minimum=0)
         if box_weight > 0 and self.alpha == 0:
             raise ValueError('model.task.box_weight is added to the logit KD column, which model.task.logit_loss.'
                              'loss_weight = 0 switches off; give the logit loss a weight or set box_weight=0')
