@@ -30,6 +30,9 @@ DATA_INSTALL = {
                  'tools/setup_env.sh, which prepares every data set of the shipped configs)',
     'nuclei': 'bash tools/dataset_converters/prepare_offline_data.sh nuclei data (or bash tools/setup_env.sh, '
               'which prepares every data set of the shipped configs)',
+    'cifar100': 'mkdir -p data/cifar100 && wget https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz -O '
+                'data/cifar100/cifar-100-python.tar.gz && tar -xzf data/cifar100/cifar-100-python.tar.gz -C '
+                'data/cifar100 (on a machine with internet access; tools/reproduce_cifar100.py says the same)',
 }
 #: The files mmpretrain's downloadable data sets read from ``data_root`` when ``download=False``.
 DATASET_FILES = {

@@ -1,25 +1,23 @@
-# The CIFAR-100 teacher pool of method.md section 8 (nearest mmpretrain equivalents where it has none: each
-# teacher config says how its stand-in differs), with the reference MTKD-RL settings: T = 4, alpha = 1, beta = 5,
-# the agent trained with SGD lr 0.1 every 1000 iterations and at each epoch end, used from epoch 2 on.
+# The CIFAR-100 teacher pool of MTKD-RL (docs method.md section 8): RegNetY-400MF, RegNetX-400MF, ResNet-32x4 and
+# WRN-28-4 of the CIFAR distillation zoo (mtkd_rl.models), each trained by its config in configs/cls/cifar100/teachers
+# (or converted from a CRD/RepDistiller checkpoint with tools/model_converters/repdistiller_to_mmpretrain.py), with
+# the reference MTKD-RL settings: T = 4, alpha = 1, beta = 5, the agent trained with SGD lr 0.1 every 1000
+# iterations and at each epoch end, used from epoch 2 on.
 # Distiller configs add this file to their `_base_` next to a plain student config.
 teacher_dir = '{{ fileDirname }}/../../cls/cifar100/teachers'  # resolved from this file, wherever it is installed
 cifar100_pool4 = [
-    dict(name='regnety_400mf_nose',
-         config=f'{teacher_dir}/regnety-400mf-nose-cifar_1xb64-240e_cifar100_nearest-regnety-400mf.py',
-         checkpoint='work_dirs/regnety-400mf-nose-cifar_1xb64-240e_cifar100_nearest-regnety-400mf/'
-                    'epoch_240.pth'),
+    dict(name='regnety_400mf',
+         config=f'{teacher_dir}/regnety-400mf-cifar_1xb64-240e_cifar100.py',
+         checkpoint='work_dirs/regnety-400mf-cifar_1xb64-240e_cifar100/epoch_240.pth'),
     dict(name='regnetx_400mf',
          config=f'{teacher_dir}/regnetx-400mf-cifar_1xb64-240e_cifar100.py',
-         checkpoint='work_dirs/regnetx-400mf-cifar_1xb64-240e_cifar100/'
-                    'epoch_240.pth'),
-    dict(name='resnet34_3stage_stem32_w64',
-         config=f'{teacher_dir}/resnet34-3stage-stem32-w64-cifar_1xb64-240e_cifar100_nearest-resnet32x4.py',
-         checkpoint='work_dirs/resnet34-3stage-stem32-w64-cifar_1xb64-240e_cifar100_nearest-resnet32x4/'
-                    'epoch_240.pth'),
-    dict(name='resnet34_3stage_stem16_w64',
-         config=f'{teacher_dir}/resnet34-3stage-stem16-w64-cifar_1xb64-240e_cifar100_nearest-wrn-28-4.py',
-         checkpoint='work_dirs/resnet34-3stage-stem16-w64-cifar_1xb64-240e_cifar100_nearest-wrn-28-4/'
-                    'epoch_240.pth'),
+         checkpoint='work_dirs/regnetx-400mf-cifar_1xb64-240e_cifar100/epoch_240.pth'),
+    dict(name='resnet32x4',
+         config=f'{teacher_dir}/resnet32x4_1xb64-240e_cifar100.py',
+         checkpoint='work_dirs/resnet32x4_1xb64-240e_cifar100/epoch_240.pth'),
+    dict(name='wrn_28_4',
+         config=f'{teacher_dir}/wrn-28-4_1xb64-240e_cifar100.py',
+         checkpoint='work_dirs/wrn-28-4_1xb64-240e_cifar100/epoch_240.pth'),
 ]
 cifar100_task = dict(
     type='ClassificationAdapter',

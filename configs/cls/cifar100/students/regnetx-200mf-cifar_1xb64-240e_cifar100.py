@@ -1,12 +1,5 @@
-# CIFAR-100 student trained alone: RegNetX-200MF (pycls design w0=24, wa=36.44, wm=2.49, group width 8,
-# depth 13: widths 24/56/152/368), CIFAR strides (1, 1, 2, 2) after mmpretrain's stride-2 stem: 4x4 final map.
-# The distiller configs wrap this model; exported student checkpoints load into this config.
-_base_ = '../teachers/regnetx-400mf-cifar_1xb64-240e_cifar100.py'
-model = dict(
-    backbone=dict(
-        _delete_=True,
-        type='RegNet',
-        arch=dict(w0=24, wa=36.44, wm=2.49, group_w=8, depth=13, bot_mul=1.0),
-        strides=(1, 1, 2, 2),
-        out_indices=(3, )),
-    head=dict(in_channels=368))
+# CIFAR-100 student trained alone: the CIFAR RegNetX-200MF of MTKD-RL (64-channel stride-1 stem, stages of 1/1/4/7
+# blocks, widths 24/56/152/368, group width 8, 8x8 final map; 2.36M parameters with the head), student recipe.
+_base_ = './resnet56_1xb64-240e_cifar100.py'
+model = dict(backbone=dict(_delete_=True, type='CIFARRegNet', arch='regnetx_200mf'),
+             head=dict(in_channels=368))

@@ -1,4 +1,0 @@
-# The EBKD weighting on the same student and teacher pool, for comparison with MTKD-RL.
-_base_ = './mtkdrl_shufflenetv2-1x-s32_cifar-pool4_1xb64-240e_cifar100.py'
-model = dict(weighting=dict(_delete_=True, type='EBKD'))
-custom_hooks = []
