@@ -28,6 +28,7 @@ from typing import Any, Dict, List, Optional, Sequence
 from mmengine.config import Config
 
 from mtkd_rl.analysis.training_log import load_training_log
+from mtkd_rl.checkpoints import checkpoint_dir, checkpoint_names, damage, list_checkpoints
 from mtkd_rl.registry import TEACHER_WEIGHTINGS
 from mtkd_rl.student import is_distiller_config, to_student_config
 from mtkd_rl.study_process import StudyLock, stop_on_sigterm, stop_process_group, stop_with_parent
@@ -365,7 +366,7 @@ class Study:
             self.log(f'[study] {variant.spec} seed {seed}: finished before, {self.metric} = {result.value}')
             return result
         # an interrupted run continues from its latest checkpoint; a new one keeps the config's load_from
-        resume = ['--resume'] if osp.exists(osp.join(run_dir, 'last_checkpoint')) else []
+        resume = ['--resume'] if self._resumable(run_dir, Config.fromfile(config), variant, seed) else []
         self.log(f'[study] {variant.spec} seed {seed}: {"resuming" if resume else "training"} in {run_dir} '
                  f'with {self.train_script}')
         self._call([self.python, self.train_script, config, '--work-dir', run_dir] + resume,
@@ -375,6 +376,29 @@ class Study:
             json.dump(result.__dict__, f, indent=1)
         self.log(f'[study] {variant.spec} seed {seed}: {self.metric} = {result.value}')
         return result
+
+    def _resumable(self, run_dir: str, cfg: Config, variant: Variant, seed: int) -> bool:
+        """Whether an interrupted run left a checkpoint to continue from.
+
+        A run stopped while it saved a checkpoint can leave that file truncated: it is moved aside
+        (``<name>.damaged``, named in the log) so the run continues from the newest intact one. A run stopped
+        before its first checkpoint, or while mmengine replaced its only kept one (``max_keep_ckpts=1`` deletes
+        the old file before writing the new), has none left: it trains again from the start.
+        """
+        cfg.work_dir = run_dir
+        directory, naming = checkpoint_dir(cfg), checkpoint_names(cfg)
+        for checkpoint in list_checkpoints(directory, naming):
+            problem = damage(checkpoint.path)
+            if problem is not None:
+                os.replace(checkpoint.path, checkpoint.path + '.damaged')
+                self.log(f'[study] {variant.spec} seed {seed}: {checkpoint.path} was cut short when the run was '
+                         f'stopped ({problem}); moved aside to {checkpoint.name}.damaged')
+        if list_checkpoints(directory, naming):
+            return True
+        if osp.exists(osp.join(run_dir, 'last_checkpoint')):
+            self.log(f'[study] {variant.spec} seed {seed}: the stopped run left no checkpoint; training it again '
+                     f'from the start')
+        return False
 
     def _call(self, cmd: List[str], log_file: str) -> None:
         with open(log_file, 'a') as log:

@@ -293,7 +293,7 @@ def test_stopping_the_harness_stops_its_run(fashion_mnist, random_teachers, tmp_
     harness, run_pid = _start_harness(work_dir, options)
     run_dir = work_dir / 'AVER' / 'seed_0'
     deadline = time.monotonic() + 300
-    while not (run_dir / 'iter_2.pth').exists():  # the run is training
+    while not (run_dir / 'last_checkpoint').exists():  # the run is training and has saved a checkpoint
         assert time.monotonic() < deadline and harness.poll() is None
         time.sleep(0.5)
     harness.send_signal(getattr(signal, stop))
@@ -304,6 +304,58 @@ def test_stopping_the_harness_stops_its_run(fashion_mnist, random_teachers, tmp_
         time.sleep(0.2)
     out = run_tool('python', TOOL, MTKDRL_CONFIG, '--weightings', 'AVER', '--seeds', '0', '--work-dir',
                    str(work_dir), '--cfg-options', *cfg_options(options), timeout=900)
-    assert 'AVER seed 0: resuming' in out and '| AVER |' in out
+    # stopped between checkpoints it resumes; stopped while mmengine replaced its only kept checkpoint (the
+    # old file is deleted first) it has none left and trains again
+    assert re.search(r'AVER seed 0: (resuming|training) in ', out) and '| AVER |' in out, out
     log = (run_dir / 'train.log').read_text()
-    assert 'FileNotFoundError' not in log and 'Traceback' not in log.split('resuming from')[-1]
+    assert 'FileNotFoundError' not in log and 'Traceback' not in log
+    assert (run_dir / 'result.json').is_file()
+
+
+def test_report_of_one_seed_has_no_std_and_says_so(tmp_path):
+    """The sample std of one value is undefined: the table says so instead of printing ± 0.00."""
+    from mtkd_rl.study import RunResult, write_reports
+    runs = [RunResult('AVER', 0, 71.5, {'w_logit.a': 0.5, 'w_logit.b': 0.5}, 'x', {'w_logit.a': 0.5,
+                                                                                   'w_logit.b': 0.5}),
+            RunResult('CA-MKD', 0, 72.25, {}, 'y'), RunResult('CA-MKD', 1, 73.75, {}, 'z')]
+    write_reports(str(tmp_path), 'accuracy/top1', runs, {}, ['AVER', 'CA-MKD'], [0, 1])
+    table = (tmp_path / 'results.md').read_text()
+    assert '| AVER | 71.50 (1 seed, no std) | 71.50 |  |' in table and '± 0.00' not in table
+    assert '| CA-MKD | 73.00 ± 1.06 | 72.25 | 73.75 |' in table
+
+
+def test_report_says_when_a_run_never_left_the_warm_up(tmp_path):
+    """An MTKD-RL run whose every logged iteration was warm-up has no weights the agent chose: its weight cells
+    say so and a note under the table names the fix, instead of blank cells."""
+    from mtkd_rl.study import RunResult, write_reports
+    warm = {'w_logit.a': 1.0, 'w_feature.a': 1.0}
+    runs = [RunResult('MTKD-RL', 0, 60.0, warm, 'x', {}, 100.0), RunResult('AVER', 0, 61.0, {
+        'w_logit.a': 1.0, 'w_feature.a': 1.0}, 'y', {'w_logit.a': 1.0, 'w_feature.a': 1.0})]
+    write_reports(str(tmp_path), 'accuracy/top1', runs, {}, ['MTKD-RL', 'AVER'], [0])
+    table = (tmp_path / 'results.md').read_text()
+    assert '| MTKD-RL | 60.00 (1 seed, no std) | 60.00 | warm-up only |' in table
+    assert ('- MTKD-RL: every logged iteration of 1 of its 1 runs was in the warm-up (which lasts 100 iterations), '
+            'so the agent never chose the weights') in table
+    assert "lower the hook's warmup_epochs / warmup_iters" in table
+    assert '| AVER | 61.00 (1 seed, no std) | 61.00 | 1.000 / 1.000 |' in table
+
+
+def test_an_interrupted_run_resumes_from_an_intact_checkpoint_or_starts_again(tmp_path):
+    """What a run stopped at any moment leaves: a truncated newest checkpoint is moved aside (the older intact
+    one resumes); no checkpoint at all (stopped while its only kept one was replaced) trains from the start."""
+    lines = []
+    study = Study(MTKDRL_CONFIG, [parse_variant('AVER')], [0], str(tmp_path / 'study'), log=lines.append)
+    run_dir = tmp_path / 'run'
+    run_dir.mkdir()
+    cfg = Config.fromfile(MTKDRL_CONFIG)
+    variant = parse_variant('AVER')
+    assert not study._resumable(str(run_dir), cfg, variant, 0) and lines == []  # a new run
+    (run_dir / 'last_checkpoint').write_text(str(run_dir / 'iter_2.pth'))
+    assert not study._resumable(str(run_dir), cfg, variant, 0)
+    assert 'left no checkpoint; training it again from the start' in lines[-1]
+    torch.save(dict(meta=dict(iter=2), state_dict={}), run_dir / 'iter_2.pth')
+    data = (run_dir / 'iter_2.pth').read_bytes()
+    (run_dir / 'iter_4.pth').write_bytes(data[:len(data) // 2])
+    assert study._resumable(str(run_dir), cfg, variant, 0)
+    assert (run_dir / 'iter_4.pth.damaged').is_file() and not (run_dir / 'iter_4.pth').exists()
+    assert 'iter_4.pth was cut short when the run was stopped' in lines[-1]
