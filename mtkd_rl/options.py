@@ -60,8 +60,7 @@ def check_bool(value: Any, key: str) -> bool:
         return value
     hint = ''
     if isinstance(value, str) and value.strip().lower() in ('true', 'false', 'yes', 'no', 'on', 'off', '0', '1'):
-        hint = (' (a string is not a boolean: on the command line write the value without quotes, '
-                f'{key}=True or {key}=False)')
+        hint = f' (a string is not a boolean: write {key}=True or {key}=False)'
     raise OptionError(key, f'must be True or False, got {_shown(value)}{hint}')
 
 

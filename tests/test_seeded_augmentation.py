@@ -79,6 +79,35 @@ def test_sampler_keeps_mmengines_order_and_seeds_each_epoch_differently():
     assert {int(i): i.seed for i in first} != {int(i): i.seed for i in second}
 
 
+def test_infinite_sampler_keeps_mmengines_order_and_counts_the_passes():
+    """Iteration-based runs: the order of mmengine's InfiniteSampler, pass k seeded as epoch k; a fresh sampler
+    (what a resumed IterBasedTrainLoop draws its skipped batches from) repeats the same indices and seeds."""
+    import itertools
+
+    from mmengine.dataset import InfiniteSampler
+
+    from mtkd_rl.datasets import SeededAugmentInfiniteSampler
+    data = list(range(5))
+    ours = list(itertools.islice(iter(SeededAugmentInfiniteSampler(data, shuffle=True, seed=3)), 12))
+    theirs = list(itertools.islice(iter(InfiniteSampler(data, shuffle=True, seed=3)), 12))
+    assert ours == theirs and all(isinstance(i, SampleIndex) for i in ours)
+    assert [i.seed for i in ours] == [sample_seed(3, k // 5, int(i)) for k, i in enumerate(ours)]
+    again = list(itertools.islice(iter(SeededAugmentInfiniteSampler(data, shuffle=True, seed=3)), 12))
+    assert [(int(i), i.seed) for i in again] == [(int(i), i.seed) for i in ours]
+
+
+@pytest.mark.parametrize('config', ['configs/_base_/datasets/nuclei_128x128.py',
+                                    'configs/_base_/datasets/fashion_mnist_mosaic_seg_128x128.py',
+                                    'configs/_base_/datasets/treecrown_320.py',
+                                    'configs/_base_/datasets/fashion_mnist_mosaic_det_128x128.py'])
+def test_shipped_dense_data_configs_seed_their_augmentation(config):
+    cfg = Config.fromfile(osp.join(REPO, config))
+    loader = cfg.train_dataloader
+    assert loader.sampler.type in ('mtkd_rl.SeededAugmentSampler', 'mtkd_rl.SeededAugmentInfiniteSampler')
+    assert [t['type'] for t in loader.dataset.pipeline] == ['mtkd_rl.SeededPipeline']
+    assert any('Random' in t['type'] for t in loader.dataset.pipeline[0]['transforms'])
+
+
 def test_shipped_fashion_mnist_config_flips_the_same_images_in_every_loader(fashion_mnist):
     """Two dataloaders with different worker counts give the same augmented batches."""
     from mmengine.registry import DefaultScope

@@ -7,7 +7,7 @@ samples that worker loaded since it started. A run killed inside an epoch and re
 the rest of the epoch is augmented differently from the uninterrupted run. Here the sampler hands each index
 to the dataset together with a seed derived from the sampler's seed, the epoch and the index, and the pipeline
 runs under generators seeded with it: the same sample in the same epoch is augmented the same way whichever
-worker loads it, and whether or not the run was interrupted. Both parts go into the train dataloader::
+worker loads it, and whether or not the run was interrupted. Both parts go into the train dataloader (:class:`SeededAugmentInfiniteSampler` for iteration-based runs)::
 
     train_dataloader = dict(
         sampler=dict(type='mtkd_rl.SeededAugmentSampler', shuffle=True),
@@ -24,7 +24,7 @@ from typing import Iterator, List, Optional, Sequence, Union
 import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
-from mmengine.dataset import Compose, DefaultSampler
+from mmengine.dataset import Compose, DefaultSampler, InfiniteSampler
 
 from mtkd_rl.registry import DATA_SAMPLERS, TRANSFORMS
 
@@ -79,6 +79,34 @@ class SeededAugmentSampler(DefaultSampler):
     def __iter__(self) -> Iterator[SampleIndex]:
         for index in super().__iter__():
             yield SampleIndex(index, sample_seed(self.seed, self.epoch, index))
+
+
+@DATA_SAMPLERS.register_module()
+class SeededAugmentInfiniteSampler(InfiniteSampler):
+    """mmengine's ``InfiniteSampler`` (same order, same arguments) for iteration-based runs, whose indices carry
+    each sample's augmentation seed, :func:`sample_seed` of the sampler's seed, the pass over the data set
+    (the k-th shuffled pass counts as epoch k) and the index.
+
+    mmengine's ``IterBasedTrainLoop`` resumes by drawing the batches already trained from a fresh iterator, so
+    the resumed run sees the same indices, passes and seeds as the uninterrupted one. Pair it with
+    :class:`SeededPipeline`.
+
+    Args:
+        dataset: The dataset.
+        shuffle: Whether to shuffle the indices.
+        seed: The seed of the order and of the augmentation (as in mmengine's ``InfiniteSampler``).
+    """
+
+    def _infinite_indices(self) -> Iterator[SampleIndex]:
+        # mmengine's loop, with the pass counted
+        g = torch.Generator()
+        g.manual_seed(self.seed)
+        rounds = 0
+        while True:
+            order = torch.randperm(self.size, generator=g) if self.shuffle else torch.arange(self.size)
+            for index in order.tolist():
+                yield SampleIndex(index, sample_seed(self.seed, rounds, index))
+            rounds += 1
 
 
 @contextmanager

@@ -24,7 +24,8 @@ train_pipeline = [
 ]
 
 train_dataloader = dict(batch_size=4, num_workers=0, persistent_workers=False,
-                        dataset=dict(data_root=data_root, metainfo=metainfo, pipeline=train_pipeline))
+                        dataset=dict(data_root=data_root, metainfo=metainfo,
+                                     pipeline=[dict(type='mtkd_rl.SeededPipeline', transforms=train_pipeline)]))
 val_dataloader = dict(batch_size=1, num_workers=0, persistent_workers=False,
                       dataset=dict(data_root=data_root, metainfo=metainfo))
 test_dataloader = val_dataloader

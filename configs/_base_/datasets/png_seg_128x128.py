@@ -20,9 +20,11 @@ test_pipeline = [
 train_dataloader = dict(
     num_workers=2,
     persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
+    # mmengine's InfiniteSampler order, each image's random flip seeded from (seed, pass, index): exact resume
+    sampler=dict(type='mtkd_rl.SeededAugmentInfiniteSampler', shuffle=True),
     dataset=dict(type=dataset_type, img_suffix='.png', seg_map_suffix='.png',
-                 data_prefix=dict(img_path='img_dir/train', seg_map_path='ann_dir/train'), pipeline=train_pipeline))
+                 data_prefix=dict(img_path='img_dir/train', seg_map_path='ann_dir/train'),
+                 pipeline=[dict(type='mtkd_rl.SeededPipeline', transforms=train_pipeline)]))
 val_dataloader = dict(
     num_workers=2,
     persistent_workers=True,
