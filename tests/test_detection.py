@@ -246,7 +246,7 @@ ATSS_VARIANTS = {
 def test_atss_per_image_loss_is_mmdets_loss_of_each_image_alone(variant, monkeypatch):
     """ATSS: one batched assignment and one call per loss module give loss_by_feat on each image."""
     from mmdet.models.dense_heads import ATSSHead
-    from mtkd_rl.tasks.detection.atss_losses import batched_atss_head
+    from mtkd_rl.tasks.detection.losses.atss import batched_atss_head
     torch.manual_seed(0)
     model = build_det(tiny_atss_cfg(**ATSS_VARIANTS[variant]))
     model.init_weights()
@@ -296,7 +296,7 @@ def test_atss_with_a_sampler_or_own_loss_code_runs_per_image():
     """An ATSS head normalised otherwise than by its positives, or with its own loss code, keeps mmdet's
     loss_by_feat on each image."""
     from mmdet.models.dense_heads import ATSSHead
-    from mtkd_rl.tasks.detection.atss_losses import batched_atss_head
+    from mtkd_rl.tasks.detection.losses.atss import batched_atss_head
     sampled = tiny_atss_cfg()
     sampled['train_cfg']['sampler'] = dict(type='RandomSampler', num=64, pos_fraction=0.5)
     assert not batched_atss_head(build_det(sampled).bbox_head)
@@ -493,13 +493,14 @@ def test_distiller_loss_runs_the_student_once_and_trains_student_and_connectors(
 
 
 def test_only_the_terms_the_weighting_reads_are_computed_and_losses_stay(distiller, monkeypatch):
-    from mtkd_rl.tasks.detection import adapter, dense_losses
+    from mtkd_rl.tasks.detection import adapter
+    from mtkd_rl.tasks.detection.losses import anchor as anchor_losses
     from mtkd_rl.weighting import AverageWeighting
     monkeypatch.setattr(distiller, 'weighting', AverageWeighting(3))
     distiller.train()
     counts, captured = {}, []
     for owner, name in ((adapter, 'binary_entropy'), (adapter, 'global_pool'),
-                        (dense_losses, 'anchor_head_per_image_loss'), (distiller.task, 'cosine')):
+                        (anchor_losses, 'anchor_head_per_image_loss'), (distiller.task, 'cosine')):
         count_calls(monkeypatch, owner, name, counts)
     terms_of = distiller.task.terms
     monkeypatch.setattr(distiller.task, 'terms', lambda *a, **k: captured.append(terms_of(*a, **k)) or captured[-1])

@@ -1,12 +1,11 @@
 """Detection: the adapter for mmdet dense detectors (``adapter``), the heads' per-image losses with one target
-assignment per batch (``dense_losses``; ATSS heads in ``atss_losses``), anchor layouts and valid-position masks
-(``layout``), the adapter of two-stage detectors (``two_stage``), and the one-stage student's adapter for pools
-with two-stage teachers (``mixed_pool``)."""
+assignment per batch (the ``losses`` package: one module per head kind, entry points in ``losses.dispatch``),
+anchor layouts and valid-position masks (``layout``), the adapter of two-stage detectors (``two_stage``), and the
+one-stage student's adapter for pools with two-stage teachers (``mixed_pool``)."""
 from .adapter import DetectionAdapter, binary_entropy
-from .atss_losses import ATSSTargets, atss_targets
-from .dense_losses import (AnchorTargets, PointTargets, anchor_targets, assignment_key, detection_losses,
-                           loss_mode, per_image_detection_loss, per_image_loss_by_image, point_targets)
 from .layout import LAYOUT_KEYS, BatchMasks, decode_boxes, flatten_levels, valid_mask
+from .losses import (ATSSTargets, AnchorTargets, PointTargets, anchor_targets, assignment_key, atss_targets,
+                     detection_losses, loss_mode, per_image_detection_loss, per_image_loss_by_image, point_targets)
 from .mixed_pool import MixedPoolDetectionAdapter
 from .two_stage import TwoStageDetectionAdapter, is_two_stage
 

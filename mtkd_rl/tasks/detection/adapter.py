@@ -30,8 +30,8 @@ import torch.nn.functional as F
 from mtkd_rl.registry import MODELS, build
 from mtkd_rl.weighting.base import StudentOutput
 from ..base import ModelPass, ModelShapes, TaskAdapter, global_pool
-from .dense_losses import detection_losses, loss_mode, per_image_detection_loss
 from .layout import LAYOUT_KEYS, BatchMasks, decode_boxes, flatten_levels, layout_facts
+from .losses import detection_losses, loss_mode, per_image_detection_loss
 
 
 def binary_entropy(logits: torch.Tensor) -> torch.Tensor:

@@ -43,8 +43,8 @@ from mtkd_rl.weighting.base import StudentOutput
 from ..base import ModelPass, ModelShapes, TaskAdapter, global_pool
 from ..batch_cache import memoized
 from .adapter import DetectionAdapter, masked_pooled_cosine
-from .dense_losses import anchor_head_per_image_loss, anchor_targets, loss_mode, per_image_loss_by_image
 from .layout import BatchMasks, layout_facts
+from .losses import anchor_head_per_image_loss, anchor_targets, loss_mode, per_image_loss_by_image
 
 
 def is_two_stage(model: nn.Module) -> bool:

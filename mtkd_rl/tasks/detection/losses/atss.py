@@ -6,13 +6,14 @@ heads of one assignment key) and its own per-image reduction (:func:`atss_head_p
 loss of an ATSS student comes from the same targets (:func:`atss_head_losses`).
 """
 from dataclasses import dataclass
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
 
-from .dense_losses import AVG_EPS, classification_per_image, memoized_targets
-from .layout import flatten_levels
+from ..layout import flatten_levels
+from .assignment import memoized_targets
+from .per_image import AVG_EPS, classification_per_image
 
 
 def batched_atss_head(head: nn.Module) -> bool:
@@ -51,10 +52,12 @@ class ATSSTargets:
 
 def atss_targets(head: nn.Module, cls_scores: Sequence[torch.Tensor], data_samples: Sequence[Any]) -> ATSSTargets:
     """The batch's ATSS targets for ``head``: assigned once per batch, feature-map sizes and assignment key."""
-    return memoized_targets('atss_targets', head, cls_scores, data_samples, _assign)
+    return memoized_targets('atss_targets', head, cls_scores, data_samples, _assign_atss)
 
 
-def _assign(head: nn.Module, sizes, device, data_samples) -> ATSSTargets:
+def _assign_atss(head: nn.Module, sizes: Sequence[Tuple[int, int]], device: torch.device,
+                 data_samples: Sequence[Any]) -> ATSSTargets:
+    """``head.get_targets`` (adaptive training sample selection) on the batch."""
     from mmdet.models.utils import unpack_gt_instances
     gts, ignores, metas = unpack_gt_instances(data_samples)
     with torch.no_grad():
@@ -116,3 +119,30 @@ def atss_head_per_image_loss(head: nn.Module, outs: Sequence[Sequence[torch.Tens
     loss_bbox = zeros.index_add(0, image, loss_bbox.reshape(index.numel(), -1).sum(1)) / (1.0 + AVG_EPS)
     loss = loss + loss_bbox / denorm
     return loss + zeros.index_add(0, image, loss_centerness.reshape(-1)) / (num_pos + AVG_EPS)
+
+
+# ------------------------------------------------------------------- this head kind's entry points
+def atss_head_per_image_detection_loss(head: nn.Module, outs: Sequence[Sequence[torch.Tensor]],
+                                       data_samples: Sequence[Any]) -> torch.Tensor:
+    """The head's loss of each image alone, ``[B]``, from the batch's shared targets (:func:`atss_targets`)."""
+    return atss_head_per_image_loss(head, outs, atss_targets(head, outs[0], data_samples))
+
+
+def atss_head_detection_losses(head: nn.Module, outs: Sequence[Sequence[torch.Tensor]],
+                               data_samples: Sequence[Any],
+                               per_image: bool = True) -> Tuple[Dict[str, Any], Optional[torch.Tensor]]:
+    """The student's batch loss dict (with gradient) and detached per-image loss from one assignment.
+
+    Args:
+        head: The student's ``bbox_head``.
+        outs: The head's outputs.
+        data_samples: The batch's ``DetDataSample`` list.
+        per_image: Whether to compute the per-image loss (None in its place if not).
+    """
+    detached = tuple([o.detach() for o in out] for out in outs)
+    targets = atss_targets(head, outs[0], data_samples)
+    losses = atss_head_losses(head, outs, targets)
+    if not per_image:
+        return losses, None
+    with torch.no_grad():
+        return losses, atss_head_per_image_loss(head, detached, targets)

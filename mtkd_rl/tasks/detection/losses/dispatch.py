@@ -1,0 +1,101 @@
+"""A dense head's own detection loss: the entry points, dispatched on the head's kind.
+
+mmdet's ``loss_by_feat`` assigns targets and reduces the loss over the whole batch. The teacher-performance
+term needs the loss of each image alone (normalised by that image's own positives), and the student needs
+both its batch loss and its per-image losses. :data:`DENSE_HEAD_LOSSES` maps each kind of head whose loss
+code this package reproduces batched (``AnchorHead``: :mod:`.anchor`, ``FCOSHead``: :mod:`.point`,
+``ATSSHead``: :mod:`.atss`) to its functions; heads with other loss code (GFL, PAA, ...) run ``loss_by_feat``
+on each image (:func:`~.loss_by_feat.per_image_loss_by_image`).
+"""
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+
+from .anchor import anchor_head_detection_losses, anchor_head_per_image_detection_loss, batched_anchor_head
+from .atss import atss_head_detection_losses, atss_head_per_image_detection_loss, batched_atss_head
+from .loss_by_feat import per_image_loss_by_image
+from .point import batched_point_head, point_head_per_image_detection_loss
+
+HeadOutputs = Sequence[Sequence[torch.Tensor]]
+StudentLosses = Tuple[Dict[str, Any], Optional[torch.Tensor]]
+
+
+@dataclass(frozen=True)
+class DenseHeadLosses:
+    """The batched loss functions of one kind of dense head.
+
+    Attributes:
+        handles: Whether a head is of this kind (computes its loss with the kind's own mmdet code).
+        per_image_detection_loss: ``f(head, outs, data_samples) -> [B]``, each image's loss from the batch's
+            shared targets.
+        detection_losses: ``f(head, outs, data_samples, per_image) -> (loss dict, [B] or None)``, the batch
+            loss dict and the per-image loss from one assignment; None where the batch loss is the head's own
+            ``loss_by_feat`` (FCOS).
+    """
+    handles: Callable[[nn.Module], bool]
+    per_image_detection_loss: Callable[[nn.Module, HeadOutputs, Sequence[Any]], torch.Tensor]
+    detection_losses: Optional[Callable[[nn.Module, HeadOutputs, Sequence[Any], bool], StudentLosses]] = None
+
+
+#: mmdet head type -> its batched loss functions, in the order the kinds are tried.
+DENSE_HEAD_LOSSES: Dict[str, DenseHeadLosses] = {
+    'AnchorHead': DenseHeadLosses(batched_anchor_head, anchor_head_per_image_detection_loss,
+                                  anchor_head_detection_losses),
+    'FCOSHead': DenseHeadLosses(batched_point_head, point_head_per_image_detection_loss),
+    'ATSSHead': DenseHeadLosses(batched_atss_head, atss_head_per_image_detection_loss, atss_head_detection_losses),
+}
+
+
+def dense_head_losses(head: nn.Module) -> Optional[DenseHeadLosses]:
+    """The batched loss functions of ``head``'s kind, or None for heads with other loss code."""
+    for kind in DENSE_HEAD_LOSSES.values():
+        if kind.handles(head):
+            return kind
+    return None
+
+
+def per_image_detection_loss(head: nn.Module, outs: HeadOutputs, data_samples: Sequence[Any]) -> torch.Tensor:
+    """A dense head's own detection loss against the ground truth, one value per image: ``[B]``.
+
+    Each image's loss is normalised by its own positives (mmdet counts at least one, so an image without
+    boxes gives the loss of its negatives), as ``head.loss_by_feat`` on that image alone would give. Anchor
+    heads share the batch's target assignment (:func:`~.anchor.anchor_targets`), FCOS heads theirs
+    (:func:`~.point.point_targets`), ATSS heads theirs (:func:`~.atss.atss_targets`); other heads run per
+    image.
+
+    Args:
+        head: The detector's ``bbox_head`` (in :func:`~.loss_by_feat.loss_mode` where its outputs depend on it).
+        outs: The head's outputs (``head(x)``: class scores, box predictions, ... per level).
+        data_samples: The batch's ``DetDataSample`` list.
+    """
+    kind = dense_head_losses(head)
+    if kind is None:
+        return per_image_loss_by_image(head, outs, data_samples)
+    return kind.per_image_detection_loss(head, outs, data_samples)
+
+
+def detection_losses(head: nn.Module, outs: HeadOutputs, data_samples: Sequence[Any],
+                     per_image: bool = True) -> StudentLosses:
+    """The student's head: its mmdet loss dict (with gradient) and its detached per-image loss ``[B]``.
+
+    Both come from one target assignment for anchor and ATSS heads.
+
+    Args:
+        head: The student's ``bbox_head``.
+        outs: The head's outputs.
+        data_samples: The batch's ``DetDataSample`` list.
+        per_image: Whether to compute the per-image loss (None in its place if not).
+    """
+    kind = dense_head_losses(head)
+    if kind is not None and kind.detection_losses is not None:
+        return kind.detection_losses(head, outs, data_samples, per_image)
+    from mmdet.models.utils import unpack_gt_instances
+    detached = tuple([o.detach() for o in out] for out in outs)
+    gts, ignores, metas = unpack_gt_instances(data_samples)
+    losses = head.loss_by_feat(*outs, gts, metas, ignores)
+    if not per_image:
+        return losses, None
+    with torch.no_grad():
+        return losses, per_image_detection_loss(head, detached, data_samples)
