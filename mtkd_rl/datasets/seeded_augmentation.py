@@ -7,7 +7,8 @@ samples that worker loaded since it started. A run killed inside an epoch and re
 the rest of the epoch is augmented differently from the uninterrupted run. Here the sampler hands each index
 to the dataset together with a seed derived from the sampler's seed, the epoch and the index, and the pipeline
 runs under generators seeded with it: the same sample in the same epoch is augmented the same way whichever
-worker loads it, and whether or not the run was interrupted. Both parts go into the train dataloader (:class:`SeededAugmentInfiniteSampler` for iteration-based runs)::
+worker loads it, and whether or not the run was interrupted. Both parts go into the train dataloader
+(:class:`SeededAugmentInfiniteSampler` for iteration-based runs)::
 
     train_dataloader = dict(
         sampler=dict(type='mtkd_rl.SeededAugmentSampler', shuffle=True),
