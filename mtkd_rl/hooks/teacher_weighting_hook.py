@@ -107,6 +107,12 @@ class TeacherWeightingHook(Hook):
                             f'got {type(model).__name__}')
         return model
 
+    @staticmethod
+    def _model_cfg(runner) -> Optional[dict]:
+        """The distiller's config, or None for a Runner given a built model instead of its config."""
+        model_cfg = runner.cfg.get('model')
+        return model_cfg if isinstance(model_cfg, dict) else None
+
     def _learnable(self, runner) -> bool:
         return self._distiller(runner).weighting.learnable
 
@@ -285,7 +291,9 @@ class TeacherWeightingHook(Hook):
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         weighting = self._distiller(runner).weighting
-        checkpoint.setdefault('meta', {})[WEIGHTING_META_KEY] = weighting_record(runner.cfg.model.get('weighting'))
+        model_cfg = self._model_cfg(runner)
+        if model_cfg is not None:
+            checkpoint.setdefault('meta', {})[WEIGHTING_META_KEY] = weighting_record(model_cfg.get('weighting'))
         if not weighting.learnable:
             return
         if torch.cuda.is_available():
@@ -300,8 +308,9 @@ class TeacherWeightingHook(Hook):
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         state = checkpoint.get(CHECKPOINT_KEY)
         weighting = self._distiller(runner).weighting
-        if runner._resume:  # a resumed run continues with its weighting; load_from of weights may change it
-            check_resume_weighting(checkpoint, runner.cfg.model.get('weighting'),
+        model_cfg = self._model_cfg(runner)
+        if runner._resume and model_cfg is not None:  # a resumed run keeps its weighting; load_from may change it
+            check_resume_weighting(checkpoint, model_cfg.get('weighting'),
                                    str(runner._load_from or 'the latest checkpoint'))
         if state is None or not weighting.learnable:
             return
