@@ -12,7 +12,7 @@ import torch.nn as nn
 
 from ..layout import flatten_levels
 from .assignment import memoized_targets
-from .per_image import AVG_EPS, per_image_sum
+from .per_image import AVG_EPS, batch_and_per_image_losses, per_image_sum
 
 
 def batched_anchor_head(head: nn.Module) -> bool:
@@ -129,10 +129,5 @@ def anchor_head_detection_losses(head: nn.Module, outs: Sequence[Sequence[torch.
         data_samples: The batch's ``DetDataSample`` list.
         per_image: Whether to compute the per-image loss (None in its place if not).
     """
-    detached = tuple([o.detach() for o in out] for out in outs)
-    targets = anchor_targets(head, outs[0], data_samples)
-    losses = anchor_head_losses(head, outs, targets)
-    if not per_image:
-        return losses, None
-    with torch.no_grad():
-        return losses, anchor_head_per_image_loss(head, detached, targets)
+    return batch_and_per_image_losses(head, outs, anchor_targets(head, outs[0], data_samples), anchor_head_losses,
+                                      anchor_head_per_image_loss, per_image)

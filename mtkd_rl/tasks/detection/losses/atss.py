@@ -13,7 +13,7 @@ import torch.nn as nn
 
 from ..layout import flatten_levels
 from .assignment import memoized_targets
-from .per_image import AVG_EPS, classification_per_image
+from .per_image import AVG_EPS, batch_and_per_image_losses, classification_per_image
 
 
 def batched_atss_head(head: nn.Module) -> bool:
@@ -139,10 +139,5 @@ def atss_head_detection_losses(head: nn.Module, outs: Sequence[Sequence[torch.Te
         data_samples: The batch's ``DetDataSample`` list.
         per_image: Whether to compute the per-image loss (None in its place if not).
     """
-    detached = tuple([o.detach() for o in out] for out in outs)
-    targets = atss_targets(head, outs[0], data_samples)
-    losses = atss_head_losses(head, outs, targets)
-    if not per_image:
-        return losses, None
-    with torch.no_grad():
-        return losses, atss_head_per_image_loss(head, detached, targets)
+    return batch_and_per_image_losses(head, outs, atss_targets(head, outs[0], data_samples), atss_head_losses,
+                                      atss_head_per_image_loss, per_image)
