@@ -12,6 +12,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 import mtkd_rl  # noqa: F401
+from mtkd_rl.tasks import IterationContext
 from mtkd_rl.analysis import (PANELS, collect_teacher_weights, draw_figure, load_distiller_checkpoint,
                               load_training_log, panel_keys, sample_group)
 from conftest import MTKDRL_CONFIG, REPO, SMALL_RUN, run_tool
@@ -138,11 +139,12 @@ def test_teacher_trust_tool_and_per_sample_weights(resumed_run, tmp_path):
     model.eval()
     with torch.no_grad():
         data = model.data_preprocessor(batch, False)
-        student = model.task.forward_student(model.student, data['inputs'], data['data_samples'])
-        passes = [model.task.forward_teacher(t, data['inputs'], data['data_samples']) for t in model.teachers]
+        context = IterationContext.create(data['inputs'], data['data_samples'])
+        student = model.task.forward_student(model.student, context)
+        passes = [model.task.forward_teacher(t, context, student) for t in model.teachers]
         connected = [[c(s, t.shape[-2:]) for c, s, t in zip(conns, student.features, tp.features)]
                      for conns, tp in zip(model.connectors, passes)]
-        terms = model.task.terms(student, passes, connected, data['data_samples'], model.teachers)
+        terms = model.task.terms(student, passes, connected, context, model.teachers)
         model.weighting.warming_up = False
         weights = model.weighting(terms)
     assert torch.allclose(weights.logit, trust.logit[:len(weights.logit)], atol=1e-6)

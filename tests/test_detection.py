@@ -17,6 +17,7 @@ from mmengine.config import Config
 
 import mtkd_rl  # noqa: F401
 from mtkd_rl.registry import build
+from mtkd_rl.tasks import IterationContext, SampleBatch
 from mtkd_rl.tasks.detection import (DetectionAdapter, assignment_key, detection_losses, loss_mode,
                                      per_image_detection_loss, per_image_loss_by_image, valid_mask)
 from conftest import EVERY_OPTIONAL_TERM, REPO, assert_equal_losses, cfg_options, count_calls, run_tool
@@ -212,9 +213,12 @@ def test_fcos_per_image_loss_is_mmdets_loss_of_each_image_alone(variant, monkeyp
     monkeypatch.setattr(FCOSHead, 'get_targets', lambda *a, **k: calls.append(1) or get_targets(*a, **k))
     with torch.no_grad(), loss_mode(model.bbox_head) as head:
         outs = head(model.extract_feat(inputs))
-        ours = per_image_detection_loss(head, outs, data)
+        shared = SampleBatch(data)
+        ours = per_image_detection_loss(head, outs, shared)
         assert len(calls) == 1 and ours.shape == (3, ) and torch.isfinite(ours).all()
-        assert torch.equal(per_image_detection_loss(head, outs, data), ours) and len(calls) == 1  # memoized
+        assert torch.equal(per_image_detection_loss(head, outs, shared), ours) and len(calls) == 1  # memoized
+        per_image_detection_loss(head, outs, data)  # a plain list: a memo of its own
+        assert len(calls) == 2
         expected = mmdet_loss_of_each_image(head, outs, data)
     torch.testing.assert_close(ours, expected, rtol=1e-5, atol=1e-6)
     # the image without boxes: the loss of its negatives only (no box or centerness term)
@@ -260,9 +264,12 @@ def test_atss_per_image_loss_is_mmdets_loss_of_each_image_alone(variant, monkeyp
     monkeypatch.setattr(ATSSHead, 'get_targets', lambda *a, **k: calls.append(1) or get_targets(*a, **k))
     with torch.no_grad():
         outs = head(model.extract_feat(inputs))
-        ours = per_image_detection_loss(head, outs, data)
+        shared = SampleBatch(data)
+        ours = per_image_detection_loss(head, outs, shared)
         assert len(calls) == 1 and ours.shape == (3, ) and torch.isfinite(ours).all()
-        assert torch.equal(per_image_detection_loss(head, outs, data), ours) and len(calls) == 1  # memoized
+        assert torch.equal(per_image_detection_loss(head, outs, shared), ours) and len(calls) == 1  # memoized
+        per_image_detection_loss(head, outs, data)  # a plain list: a memo of its own
+        assert len(calls) == 2
         expected = mmdet_loss_of_each_image(head, outs, data)
     torch.testing.assert_close(ours, expected, rtol=1e-5, atol=1e-6)
     assert 0 < ours[2] < ours[0]  # the image without boxes: the loss of its negatives only
@@ -351,8 +358,9 @@ def test_one_target_assignment_per_batch_for_the_shared_layout(distiller, monkey
     assert calls == {'anchor': 1, 'fcos': 1}
     # a new batch (new data samples) assigns again
     inputs, data = batch()
+    context = IterationContext.create(inputs, data)
     with torch.no_grad():
-        teachers = [distiller.task.forward_teacher(t, inputs, data) for t in distiller.teachers]
+        teachers = [distiller.task.forward_teacher(t, context, None) for t in distiller.teachers]
     assert calls == {'anchor': 2, 'fcos': 2}
     for t, model in zip(teachers[:2], distiller.teachers[:2]):
         with torch.no_grad(), loss_mode(model.bbox_head) as head:
@@ -382,7 +390,7 @@ def test_per_image_loss_of_other_heads_runs_each_image_in_loss_mode():
     inputs, data = batch()
     adapter = DetectionAdapter()
     with torch.no_grad():
-        teacher = adapter.forward_teacher(model, inputs, data)
+        teacher = adapter.forward_teacher(model, IterationContext.create(inputs, data), None)
         head = model.bbox_head
         head.training = True
         outs = head(model.extract_feat(inputs))
@@ -404,21 +412,21 @@ def test_probe_reports_fpn_levels_and_anchor_layout(distiller):
     shapes = adapter.probe(distiller.student, torch.zeros(2, 3, 128, 128))
     assert [s[0] for s in shapes.feature_shapes] == [16] * 5
     assert shapes.embedding_dim == 16 and shapes.summary_dim == 1 and shapes.num_classes == 1
-    assert shapes.extra['priors_per_location'] == [9] * 5
-    assert shapes.extra['strides'] == [(8, 8), (16, 16), (32, 32), (64, 64), (128, 128)]
+    assert shapes.layout.priors_per_location == [9] * 5
+    assert shapes.layout.strides == [(8, 8), (16, 16), (32, 32), (64, 64), (128, 128)]
     assert len(distiller.connectors) == 3 and all(len(c) == 5 for c in distiller.connectors)
 
 
 def test_terms_shapes_on_tiny_detectors(distiller):
     adapter = distiller.task
     inputs, data = batch()
-    student = adapter.forward_student(distiller.student, inputs, data)
+    context = IterationContext.create(inputs, data)
+    student = adapter.forward_student(distiller.student, context)
     with torch.no_grad():
-        teachers = [adapter.forward_teacher(t, inputs, data) for t in distiller.teachers]
+        teachers = [adapter.forward_teacher(t, context, student) for t in distiller.teachers]
     connected = [[conn(s, t.shape[-2:]) for conn, s, t in zip(conns, student.features, tp.features)]
                  for conns, tp in zip(distiller.connectors, teachers)]
-    terms = adapter.terms(student, teachers, connected, data, distiller.teachers,
-                          frozenset({'teacher_entropy', 'feature_teacher_loss'}))
+    terms = adapter.terms(student, teachers, connected, context, distiller.teachers)
     for field in ('logit_kd', 'feature_kd', 'teacher_loss', 'cosine', 'teacher_entropy', 'feature_teacher_loss'):
         value = getattr(terms, field)
         assert value.shape == (3, 3), field
@@ -431,32 +439,33 @@ def test_terms_shapes_on_tiny_detectors(distiller):
     assert (terms.teacher_entropy > 0).all() and (terms.teacher_entropy <= math.log(2) + 1e-6).all()
     assert ((terms.summaries[0] >= 0) & (terms.summaries[0] <= 1)).all()
     for summary, teacher in zip(terms.summaries, teachers):  # the maximum score over each image's valid anchors
-        valid = teacher.extra['anchor_mask'].unsqueeze(-1)
+        valid = teacher.anchor_mask.unsqueeze(-1)
         # sigmoid(max logit) against max(sigmoid): equal in exact arithmetic, but torch's sigmoid kernels for a
         # large and a small tensor may differ in the last bit on some CPUs
         torch.testing.assert_close(summary, torch.sigmoid(teacher.logits).masked_fill(~valid, 0.0).amax(1),
                                    rtol=1e-6, atol=1e-7)
     # the anchors counted per image are those inside its img_shape, 9 per location
     expected = [9 * sum(math.ceil(h / s) * math.ceil(w / s) for s in (8, 16, 32, 64, 128)) for h, w in SHAPES]
-    assert student.extra['anchor_mask'].sum(1).tolist() == expected
+    assert student.anchor_mask.sum(1).tolist() == expected
 
 
 def test_box_kd_enters_the_logit_column_at_its_own_weight(distiller):
     adapter = distiller.task
     inputs, data = batch()
+    context = IterationContext.create(inputs, data)
     with torch.no_grad():
-        student = adapter.forward_student(distiller.student, inputs, data)
-        teacher = adapter.forward_teacher(distiller.teachers[0], inputs, data)
+        student = adapter.forward_student(distiller.student, context)
+        teacher = adapter.forward_teacher(distiller.teachers[0], context, student)
         alpha, weight = 2.0, 3.0
         with_box = DetectionAdapter(logit_loss=dict(type='DenseSigmoidKL', loss_weight=alpha),
                                     box_loss=dict(type='BoxGIoUKD', score_thr=0.0, loss_weight=weight))
         without = DetectionAdapter(logit_loss=dict(type='DenseSigmoidKL', loss_weight=alpha), box_loss=None)
-        student.extra.pop('boxes', None)
-        box = with_box.logit_kd(student, teacher, data) - without.logit_kd(student, teacher, data)
+        student.decoded_boxes = teacher.decoded_boxes = None
+        box = with_box.logit_kd(student, teacher, context) - without.logit_kd(student, teacher, context)
         from mtkd_rl.tasks.detection import decode_boxes
-        expected = with_box.box_loss(decode_boxes(student.extra['head'], student.extra['outs'][1]),
-                                     decode_boxes(teacher.extra['head'], teacher.extra['outs'][1]),
-                                     torch.sigmoid(teacher.logits).amax(-1), student.extra['anchor_mask'])
+        expected = with_box.box_loss(decode_boxes(student.head, student.outs[1]),
+                                     decode_boxes(teacher.head, teacher.outs[1]),
+                                     torch.sigmoid(teacher.logits).amax(-1), student.anchor_mask)
     torch.testing.assert_close(box, weight / alpha * expected, rtol=1e-5, atol=1e-6)
     assert (expected > 0).all()
 
@@ -493,13 +502,13 @@ def test_distiller_loss_runs_the_student_once_and_trains_student_and_connectors(
 
 
 def test_only_the_terms_the_weighting_reads_are_computed_and_losses_stay(distiller, monkeypatch):
-    from mtkd_rl.tasks.detection import adapter
+    from mtkd_rl.tasks.detection import adapter, detector_adapter
     from mtkd_rl.tasks.detection.losses import anchor as anchor_losses
     from mtkd_rl.weighting import AverageWeighting
     monkeypatch.setattr(distiller, 'weighting', AverageWeighting(3))
     distiller.train()
     counts, captured = {}, []
-    for owner, name in ((adapter, 'binary_entropy'), (adapter, 'global_pool'),
+    for owner, name in ((adapter, 'binary_entropy'), (adapter, 'global_pool'), (detector_adapter, 'global_pool'),
                         (anchor_losses, 'anchor_head_per_image_loss'), (distiller.task, 'cosine')):
         count_calls(monkeypatch, owner, name, counts)
     terms_of = distiller.task.terms

@@ -24,7 +24,7 @@ from mmseg.utils import register_all_modules  # noqa: E402
 import mtkd_rl  # noqa: E402,F401
 from mtkd_rl.registry import build  # noqa: E402
 from conftest import EVERY_OPTIONAL_TERM, assert_equal_losses, count_calls  # noqa: E402
-from mtkd_rl.tasks import SegmentationAdapter  # noqa: E402
+from mtkd_rl.tasks import IterationContext, SegmentationAdapter  # noqa: E402
 from mtkd_rl.tasks.segmentation import resize_labels  # noqa: E402
 
 register_all_modules(init_default_scope=False)
@@ -239,7 +239,7 @@ def test_student_pass_is_mmseg_loss_with_one_backbone_and_head_pass(mixed_pool, 
                         (student.auxiliary_head, 'aux')):
         counted(module, key)
     with torch.no_grad():
-        sp = mixed_pool.task.forward_student(student, inputs, samples)
+        sp = mixed_pool.task.forward_student(student, IterationContext.create(inputs, samples))
     assert calls == {'backbone': 1, 'decode': 1, 'aux': 1}
     with torch.no_grad():
         ref = student.loss(inputs, samples)
@@ -248,16 +248,17 @@ def test_student_pass_is_mmseg_loss_with_one_backbone_and_head_pass(mixed_pool, 
         torch.testing.assert_close(sp.losses[k], ref[k])
     assert sp.logits.shape == (2, 3, 8, 8)  # 64 / 8
     assert sp.features[0].shape == (2, 32, 8, 8)
-    assert sp.extra['valid'].shape == (2, 8, 8) and not sp.extra['valid'][:, 0].any()
+    assert sp.valid.shape == (2, 8, 8) and not sp.valid[:, 0].any()
     assert sp.task_loss.shape == (2, ) and not sp.task_loss.requires_grad
 
 
 def test_teacher_passes_aligned_to_student_size(mixed_pool):
     inputs, samples = batch()
     task = mixed_pool.task
-    sp = task.forward_student(mixed_pool.student, inputs, samples)
+    context = IterationContext.create(inputs, samples)
+    sp = task.forward_student(mixed_pool.student, context)
     with torch.no_grad():
-        tps = [task.forward_teacher(t, inputs, samples) for t in mixed_pool.teachers]
+        tps = [task.forward_teacher(t, context, sp) for t in mixed_pool.teachers]
     # raw logits at 1/8, 1/4 and 1/16 and features at 1/8, 1/8, 1/16: all logits resized to the student's
     assert [tuple(t.features[0].shape[-2:]) for t in tps] == [(8, 8), (8, 8), (4, 4)]
     for t in tps:
@@ -274,10 +275,11 @@ def test_teacher_passes_aligned_to_student_size(mixed_pool):
 def test_teacher_terms_exclude_ignored_pixels(mixed_pool):
     inputs, samples = batch()
     task = mixed_pool.task
-    task.forward_student(mixed_pool.student, inputs, samples)
+    context = IterationContext.create(inputs, samples)
+    sp = task.forward_student(mixed_pool.student, context)
     teacher = mixed_pool.teachers[0]
     with torch.no_grad():
-        tp = task.forward_teacher(teacher, inputs, samples)
+        tp = task.forward_teacher(teacher, context, sp)
         logits = teacher.decode_head.forward(teacher.extract_feat(inputs))
     labels = resize_labels(torch.stack([s.gt_sem_seg.data[0] for s in samples]), (8, 8))
     ce = F.cross_entropy(logits, labels, ignore_index=IGNORE, reduction='none')
@@ -292,22 +294,21 @@ def test_teacher_terms_exclude_ignored_pixels(mixed_pool):
     for s in flipped:
         s.gt_sem_seg.data[:, :8] = 0
     with torch.no_grad():
-        tp_all = task.forward_teacher(teacher, inputs, flipped)
+        tp_all = task.forward_teacher(teacher, IterationContext.create(inputs, flipped), sp)
     assert not torch.allclose(tp_all.task_loss, tp.task_loss)
 
 
 def test_terms_shapes_and_ignore_invariance(mixed_pool):
     model = mixed_pool
     inputs, samples = batch()
-    required = frozenset({'teacher_entropy', 'feature_teacher_loss'})
-
     def terms(x):
-        sp = model.task.forward_student(model.student, x, samples)
+        context = IterationContext.create(x, samples)
+        sp = model.task.forward_student(model.student, context)
         with torch.no_grad():
-            tps = [model.task.forward_teacher(t, x, samples) for t in model.teachers]
+            tps = [model.task.forward_teacher(t, context, sp) for t in model.teachers]
         conn = [[c(s, t.shape[-2:]) for c, s, t in zip(cs, sp.features, tp.features)]
                 for cs, tp in zip(model.connectors, tps)]
-        return model.task.terms(sp, tps, conn, samples, model.teachers, required)
+        return model.task.terms(sp, tps, conn, context, model.teachers)
 
     model.eval()  # deterministic (dropout, BN statistics) for the comparison below
     out = terms(inputs)
@@ -320,8 +321,8 @@ def test_terms_shapes_and_ignore_invariance(mixed_pool):
     assert not out.teacher_loss.requires_grad and not out.cosine.requires_grad
     # every per-image term is an average over valid pixels: with the top rows ignored, the student's mask
     # at 1/8 drops exactly the first row, and labelling those rows changes the terms
-    sp = model.task.forward_student(model.student, inputs, samples)
-    assert not sp.extra['valid'][:, :1].any() and sp.extra['valid'][:, 1:].all()
+    sp = model.task.forward_student(model.student, IterationContext.create(inputs, samples))
+    assert not sp.valid[:, :1].any() and sp.valid[:, 1:].all()
     samples = copy.deepcopy(samples)
     for s in samples:
         s.gt_sem_seg.data[:, :8] = 1
@@ -334,11 +335,12 @@ def test_feature_teacher_loss_is_teacher_loss_on_own_feature(mixed_pool):
     """Sound CA-MKD term: the teacher's decode head on a 'connected' feature equal to its own gives its CE."""
     model = mixed_pool
     inputs, samples = batch()
-    sp = model.task.forward_student(model.student, inputs, samples)
+    context = IterationContext.create(inputs, samples)
+    sp = model.task.forward_student(model.student, context)
     with torch.no_grad():
-        tps = [model.task.forward_teacher(t, inputs, samples) for t in model.teachers]
+        tps = [model.task.forward_teacher(t, context, sp) for t in model.teachers]
         for teacher, tp in zip(model.teachers, tps):
-            own = model.task.feature_teacher_loss(teacher, tp.features, tp, sp, samples)
+            own = model.task.feature_teacher_loss(teacher, tp.features, tp, sp, context)
             torch.testing.assert_close(own, tp.task_loss)
 
 
@@ -349,10 +351,11 @@ def test_teachers_stay_in_eval_mode_dropout_off(mixed_pool):
         assert not any(m.training for m in teacher.modules())
         assert not teacher.decode_head.dropout.training
     inputs, samples = batch()
-    mixed_pool.task.forward_student(mixed_pool.student, inputs, samples)
+    context = IterationContext.create(inputs, samples)
+    sp = mixed_pool.task.forward_student(mixed_pool.student, context)
     with torch.no_grad():
-        a = mixed_pool.task.forward_teacher(mixed_pool.teachers[0], inputs, samples)
-        b = mixed_pool.task.forward_teacher(mixed_pool.teachers[0], inputs, samples)
+        a = mixed_pool.task.forward_teacher(mixed_pool.teachers[0], context, sp)
+        b = mixed_pool.task.forward_teacher(mixed_pool.teachers[0], context, sp)
     assert torch.equal(a.logits, b.logits)
 
 
@@ -366,10 +369,11 @@ def test_identical_teacher_gives_zero_logit_kd(tmp_path):
     model.student.load_state_dict(student_state)
     model.eval()
     inputs, samples = batch()
-    sp = model.task.forward_student(model.student, inputs, samples)
+    context = IterationContext.create(inputs, samples)
+    sp = model.task.forward_student(model.student, context)
     with torch.no_grad():
-        tp = model.task.forward_teacher(model.teachers[0], inputs, samples)
-    torch.testing.assert_close(model.task.logit_kd(sp, tp, samples), torch.zeros(2), atol=1e-6, rtol=0)
+        tp = model.task.forward_teacher(model.teachers[0], context, sp)
+    torch.testing.assert_close(model.task.logit_kd(sp, tp, context), torch.zeros(2), atol=1e-6, rtol=0)
     torch.testing.assert_close(tp.task_loss, sp.task_loss)
 
 
@@ -377,11 +381,12 @@ def test_kd_size_label(pool_dir):
     model = distiller(pool_dir, [seg_model('DepthwiseSeparableASPPHead', base=8)],
                       task=dict(type='SegmentationAdapter', kd_size='label'), weighting=dict(type='AVER'))
     inputs, samples = batch()
-    sp = model.task.forward_student(model.student, inputs, samples)
+    context = IterationContext.create(inputs, samples)
+    sp = model.task.forward_student(model.student, context)
     with torch.no_grad():
-        tp = model.task.forward_teacher(model.teachers[0], inputs, samples)
+        tp = model.task.forward_teacher(model.teachers[0], context, sp)
     assert sp.logits.shape == tp.logits.shape == (2, 3, 64, 64)
-    assert not sp.extra['valid'][:, :8].any() and sp.extra['valid'][:, 8:].all()
+    assert not sp.valid[:, :8].any() and sp.valid[:, 8:].all()
 
 
 @pytest.mark.parametrize('weighting', ['AVER', 'EBKD', 'CA-MKD', 'MTKD-RL'])
@@ -453,11 +458,12 @@ def test_student_gradient_ignores_ignored_pixels(pool_dir):
                       weighting=dict(type='AVER'))
     model.eval()
     inputs, samples = batch()
-    sp = model.task.forward_student(model.student, inputs, samples)
+    context = IterationContext.create(inputs, samples)
+    sp = model.task.forward_student(model.student, context)
     sp.logits.retain_grad()
     with torch.no_grad():
-        tp = model.task.forward_teacher(model.teachers[0], inputs, samples)
-    model.task.logit_kd(sp, tp, samples).sum().backward()
+        tp = model.task.forward_teacher(model.teachers[0], context, sp)
+    model.task.logit_kd(sp, tp, context).sum().backward()
     grad = sp.logits.grad
     assert grad[:, :, 0].abs().max() == 0 and grad[:, :, 1:].abs().sum() > 0
 

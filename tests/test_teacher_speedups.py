@@ -15,6 +15,7 @@ from mmpretrain.structures import DataSample
 from torch.nn.modules.batchnorm import _BatchNorm
 
 import mtkd_rl  # noqa: F401
+from mtkd_rl.tasks import IterationContext
 from mtkd_rl.distillers.teacher_speedups import TeacherSpeedups, fuse_teacher_conv_bn
 from conftest import distiller_cfg
 
@@ -79,11 +80,12 @@ def teacher_outputs(model, batch):
     """Each teacher's pass and its head on random connected student features (CA-MKD's term)."""
     g = torch.Generator().manual_seed(1)
     out = []
+    context = IterationContext.create(batch['inputs'], batch['data_samples'])
     with torch.no_grad():
         for t in model.teachers:
-            p = model.task.forward_teacher(t, batch['inputs'], batch['data_samples'])
+            p = model.task.forward_teacher(t, context, None)
             connected = [torch.randn(f.shape, generator=g) for f in p.features]
-            ftl = model.task.feature_teacher_loss(t, connected, p, None, batch['data_samples'])
+            ftl = model.task.feature_teacher_loss(t, connected, p, None, context)
             out.append(dict(features=p.features[0], logits=p.logits, task_loss=p.task_loss, embedding=p.embedding,
                             entropy=p.entropy, feature_teacher_loss=ftl))
     return out

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from mmengine.config import Config, ConfigDict
 
 import mtkd_rl  # noqa: F401
+from mtkd_rl.tasks import IterationContext
 from mtkd_rl.tasks.detection import MixedPoolDetectionAdapter, TwoStageDetectionAdapter
 from conftest import REPO, cfg_options, run_tool
 from detection_helpers import (MMDET_TEST, MTKDRL_CFG, RCNN_MTKDRL_CFG, RCNN_STUDENT_CFG, RCNN_TEACHER_CFGS, SHAPES,
@@ -105,14 +106,14 @@ def test_student_losses_are_mmdets_computed_once(distiller, monkeypatch):
 def test_teachers_score_the_students_sampled_rois(distiller):
     losses, inputs, data = run_loss(distiller)
     task = distiller.task
-    rois = task._rois['rois']
+    context = IterationContext.create(inputs, data)
+    student = task.forward_student(distiller.student, context)
+    rois = student.roi.rois
     assert rois.shape[1] == 5 and set(rois[:, 0].long().tolist()) == {0, 1, 2}
-    student = task.forward_student(distiller.student, inputs, data)
-    rois = task._rois['rois']
     with torch.no_grad():
         for index in (0, 2):  # a Faster R-CNN and the Cascade R-CNN (its first stage)
             teacher = distiller.teachers[index]
-            tp = task.forward_teacher(teacher, inputs, data)
+            tp = task.forward_teacher(teacher, context, student)
             feats = teacher.extract_feat(inputs)
             if index == 2:
                 own = teacher.roi_head._bbox_forward(0, feats, rois)
@@ -130,17 +131,18 @@ def test_teachers_score_the_students_sampled_rois(distiller):
 def test_region_kl_is_averaged_per_image(distiller):
     _, inputs, data = run_loss(distiller)
     task = distiller.task
-    student = task.forward_student(distiller.student, inputs, data)
+    context = IterationContext.create(inputs, data)
+    student = task.forward_student(distiller.student, context)
     with torch.no_grad():
-        teacher = task.forward_teacher(distiller.teachers[0], inputs, data)
-    got = task.logit_kd(student, teacher, data)
-    image = student.extra['image']
+        teacher = task.forward_teacher(distiller.teachers[0], context, student)
+    got = task.logit_kd(student, teacher, context)
+    image = student.roi.image
     kl = F.kl_div(student.logits.log_softmax(1), teacher.logits.log_softmax(1), log_target=True,
                   reduction='none').sum(1)
     box = torch.zeros_like(kl)
-    labels = student.extra['targets'][0]
+    labels = student.roi.targets[0]
     pos = labels == 0  # the only foreground class
-    box[pos] = (student.extra['bbox_pred'][pos] - teacher.extra['bbox_pred'][pos]).abs().sum(1)
+    box[pos] = (student.bbox_pred[pos] - teacher.bbox_pred[pos]).abs().sum(1)
     expected = torch.stack([kl[image == i].mean() + task.box_weight * box[image == i].mean() for i in range(3)])
     torch.testing.assert_close(got, expected)
     got.sum().backward()
@@ -157,19 +159,20 @@ def test_per_image_loss_is_mmdets_loss_of_each_image_alone(tmp_path):
     task = distiller.task
     teacher_model = distiller.teachers[0]
     with torch.no_grad():
-        task.forward_student(distiller.student, inputs, data)
-        tp = task.forward_teacher(teacher_model, inputs, data)
-        roi = task._rois
+        context = IterationContext.create(inputs, data)
+        student = task.forward_student(distiller.student, context)
+        tp = task.forward_teacher(teacher_model, context, student)
+        roi = student.roi
         feats = teacher_model.extract_feat(inputs)
         rpn_outs = teacher_model.rpn_head(feats)
-        out = teacher_model.roi_head._bbox_forward(feats, roi['rois'])
-        for i, sample in enumerate(roi['rpn_samples']):
+        out = teacher_model.roi_head._bbox_forward(feats, roi.rois)
+        for i, sample in enumerate(roi.rpn_batch.data_samples):
             meta = sample.metainfo
             one = tuple([level[i:i + 1] for level in o] for o in rpn_outs)
             rpn = teacher_model.rpn_head.loss_by_feat(*one, [sample.gt_instances], [meta])
-            rows = roi['rois'][:, 0] == i
+            rows = roi.rois[:, 0] == i
             rcnn = teacher_model.roi_head.bbox_head.loss_and_target(
-                out['cls_score'][rows], out['bbox_pred'][rows], roi['rois'][rows], roi['sampling_results'][i:i + 1],
+                out['cls_score'][rows], out['bbox_pred'][rows], roi.rois[rows], roi.sampling_results[i:i + 1],
                 teacher_model.roi_head.train_cfg)['loss_bbox']
             expected = sum(rpn['loss_rpn_cls']) + sum(rpn['loss_rpn_bbox']) + rcnn['loss_cls'] + rcnn['loss_bbox']
             torch.testing.assert_close(tp.task_loss[i], expected)
@@ -182,7 +185,8 @@ def test_batch_without_boxes(distiller):
     torch.manual_seed(0)
     losses = distiller.loss(inputs, data)
     assert all(torch.isfinite(v).all() for k, v in losses.items() if not isinstance(v, list))
-    assert bool((distiller.task._rois['targets'][0] == 1).all())  # all background
+    student = distiller.task.forward_student(distiller.student, IterationContext.create(inputs, data))
+    assert bool((student.roi.targets[0] == 1).all())  # all background
 
 
 def test_distiller_trains_student_and_connectors_not_teachers(distiller):
@@ -214,16 +218,16 @@ def test_fixed_weightings(aver_distiller, weighting):
 def test_camkd_feature_loss_runs_the_teachers_heads_on_connected_features(distiller):
     _, inputs, data = run_loss(distiller)
     task = distiller.task
-    student = task.forward_student(distiller.student, inputs, data)
+    context = IterationContext.create(inputs, data, frozenset({'feature_teacher_loss', 'teacher_entropy'}))
+    student = task.forward_student(distiller.student, context)
     with torch.no_grad():
-        teachers = [task.forward_teacher(t, inputs, data) for t in distiller.teachers]
+        teachers = [task.forward_teacher(t, context, student) for t in distiller.teachers]
     connected = [[c(s, t.shape[-2:]) for c, s, t in zip(conns, student.features, tp.features)]
                  for conns, tp in zip(distiller.connectors, teachers)]
-    terms = task.terms(student, teachers, connected, data, distiller.teachers,
-                       frozenset({'feature_teacher_loss', 'teacher_entropy'}))
+    terms = task.terms(student, teachers, connected, context, distiller.teachers)
     assert terms.feature_teacher_loss.shape == (3, 4) and torch.isfinite(terms.feature_teacher_loss).all()
     # the teacher's own features give its own loss
-    own = task.feature_teacher_loss(distiller.teachers[0], teachers[0].features, teachers[0], student, data)
+    own = task.feature_teacher_loss(distiller.teachers[0], teachers[0].features, teachers[0], student, context)
     torch.testing.assert_close(own, teachers[0].task_loss)
 
 
@@ -269,13 +273,14 @@ def test_two_stage_teacher_in_a_retinanet_pool_teaches_features(rcnn_pool):
     assert isinstance(model.task, MixedPoolDetectionAdapter) and model.task.logit_teachers == [True, False]
     losses, inputs, data = run_loss(model)
     assert float(losses['w_logit.faster_r18']) == 0.0 and float(losses['kd_feature.faster_r18']) > 0
+    context = IterationContext.create(inputs, data)
     with torch.no_grad():
-        tp = model.task.forward_teacher(model.teachers[1], inputs, data)
-    roi = tp.extra['roi']
-    assert set(roi['image'].tolist()) == {0, 1, 2} and tp.summary.shape == (3, 1)
+        tp = model.task.forward_teacher(model.teachers[1], context, None)
+    roi = tp.roi
+    assert set(roi.image.tolist()) == {0, 1, 2} and tp.summary.shape == (3, 1)
     assert torch.isfinite(tp.task_loss).all() and tp.task_loss.shape == (3, )
     # CA-MKD's feature-side loss: the teacher's heads on its own levels give its own loss
-    own = model.task.feature_teacher_loss(model.teachers[1], tp.features, tp, None, data)
+    own = model.task.feature_teacher_loss(model.teachers[1], tp.features, tp, None, context)
     torch.testing.assert_close(own, tp.task_loss)
 
 

@@ -11,6 +11,7 @@ from mmengine.registry import DefaultScope
 from mmpretrain.structures import DataSample
 
 import mtkd_rl  # noqa: F401
+from mtkd_rl.tasks import IterationContext
 from mtkd_rl.tasks.base import global_pool, soft_cross_entropy
 from mtkd_rl.tasks.classifier_outputs import head_input_from, run_classifier
 from conftest import FMNIST_CFG, SMALL_RUN, TEACHER_CONFIGS, cfg_options, run_tool
@@ -175,11 +176,12 @@ def test_feature_teacher_loss_for_vit_cnn_and_swin_heads(mixed_pool):
     tokens in place of the class token."""
     model = distiller(mixed_pool, 'CA-MKD').eval()
     inputs, samples = batch()
+    context = IterationContext.create(inputs, samples)
     with torch.no_grad():
-        student = model.task.forward_student(model.student, inputs, samples)
+        student = model.task.forward_student(model.student, context)
         for teacher_model, name in zip(model.teachers, model.teacher_names):
-            teacher = model.task.forward_teacher(teacher_model, inputs, samples)
-            own = model.task.feature_teacher_loss(teacher_model, teacher.features, teacher, student, samples)
+            teacher = model.task.forward_teacher(teacher_model, context, student)
+            own = model.task.feature_teacher_loss(teacher_model, teacher.features, teacher, student, context)
             if name == 'vit':
                 expected = soft_cross_entropy(teacher_model.head((global_pool(teacher.features[0]), )),
                                               torch.arange(4))

@@ -10,7 +10,7 @@ from mmengine.model import BaseModel
 from mmengine.registry import MODELS as MMENGINE_MODELS
 
 from mtkd_rl.registry import MODELS, TEACHER_WEIGHTINGS, build
-from mtkd_rl.tasks import ModelShapes, TaskAdapter
+from mtkd_rl.tasks import IterationContext, ModelShapes, TaskAdapter
 from mtkd_rl.tasks.base import TASK_ADAPTERS, default_adapter
 from mtkd_rl.weighting import (COMMON_TERMS, DistillationTerms, TeacherWeighting, TeacherWeights,
                               normalized_reward, restrict_weights)
@@ -296,16 +296,15 @@ class MultiTeacherDistiller(BaseModel):
                 f"model.weighting '{type(self.weighting).__name__}' learns, but no TeacherWeightingHook is "
                 f"registered: add dict(type='mtkd_rl.TeacherWeightingHook') to custom_hooks")
         # only the optional terms the weighting reads (and, for a learnt one, its reward) are computed
-        needed = self.weighting.needed_terms()
-        with self.task.computing(needed):
-            student = self.task.forward_student(self.student, inputs, data_samples)
-            with torch.no_grad():
-                teachers = [self.task.forward_teacher(t, inputs, data_samples) for t in self.teachers]
-            connected = None
-            if self.with_feature_kd:
-                connected = [[conn(s, t.shape[-2:]) for conn, s, t in zip(conns, student.features, tp.features)]
-                             for conns, tp in zip(self.connectors, teachers)]
-            terms = self.task.terms(student, teachers, connected, data_samples, self.teachers, needed)
+        context = IterationContext.create(inputs, data_samples, self.weighting.needed_terms())
+        student = self.task.forward_student(self.student, context)
+        with torch.no_grad():
+            teachers = [self.task.forward_teacher(t, context, student) for t in self.teachers]
+        connected = None
+        if self.with_feature_kd:
+            connected = [[conn(s, t.shape[-2:]) for conn, s, t in zip(conns, student.features, tp.features)]
+                         for conns, tp in zip(self.connectors, teachers)]
+        terms = self.task.terms(student, teachers, connected, context, self.teachers)
         weights = self.teacher_weights(terms)
         w_logit = weights.logit
         alpha, beta = self.task.alpha, self.task.beta

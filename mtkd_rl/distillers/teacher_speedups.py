@@ -22,6 +22,7 @@ import torch
 import torch.nn as nn
 
 from mtkd_rl.options import check_bool
+from mtkd_rl.recording import recorded_outputs
 
 #: The names accepted for ``dtype``.
 DTYPES = {'bf16': torch.bfloat16, 'fp16': torch.float16}
@@ -121,14 +122,8 @@ def _part_outputs(model: nn.Module, run: Callable[[nn.Module], Any]) -> dict:
     from torch.nn.modules.batchnorm import _BatchNorm
     parts = [(n, p) for n, p in model.named_children() if not isinstance(p, (nn.Conv2d, _BatchNorm))]
     outputs = {name: [] for name, _ in parts}
-    handles = [part.register_forward_hook(lambda m, args, out, name=name: outputs[name].extend(_tensors(out)))
-               for name, part in parts]
-    try:
-        with torch.no_grad():
-            run(model)
-    finally:
-        for h in handles:
-            h.remove()
+    with recorded_outputs(dict(parts), lambda name, out: outputs[name].extend(_tensors(out))), torch.no_grad():
+        run(model)
     return {k: [t.detach().float().clone() for t in v] for k, v in outputs.items() if v}
 
 

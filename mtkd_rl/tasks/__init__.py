@@ -1,8 +1,12 @@
 from .base import ModelPass, ModelShapes, TaskAdapter
-from .classification import ClassificationAdapter
+from .classification import ClassificationAdapter, ClassifierPass, ClassifierShapes
+from .context import IterationContext
 from .detection import DetectionAdapter
-from .segmentation import SegmentationAdapter
+from .sample_batch import SampleBatch
+from .segmentation import SegmentationAdapter, SegmentorPass, SegmentorShapes
 
 __all__ = [
-    'ModelPass', 'ModelShapes', 'TaskAdapter', 'ClassificationAdapter', 'DetectionAdapter', 'SegmentationAdapter'
+    'ModelPass', 'ModelShapes', 'TaskAdapter', 'IterationContext', 'SampleBatch', 'ClassificationAdapter',
+    'ClassifierPass', 'ClassifierShapes', 'DetectionAdapter', 'SegmentationAdapter', 'SegmentorPass',
+    'SegmentorShapes'
 ]

@@ -1,8 +1,7 @@
 """Task adapters: from one iteration's student and teacher outputs to per-sample, per-teacher terms."""
 import inspect
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -10,13 +9,17 @@ import torch.nn.functional as F
 
 from mtkd_rl.options import check_size
 from mtkd_rl.registry import build
-from mtkd_rl.weighting import DistillationTerms
+from mtkd_rl.weighting import COMMON_TERMS, DistillationTerms
 from mtkd_rl.weighting.base import StudentOutput
+from .context import IterationContext
 
 
 @dataclass
 class ModelPass:
     """What one forward pass of a student or teacher gives the distiller.
+
+    Each task adapter returns a subclass with the typed fields its own later calls read (the decode-head input
+    of a classifier, the valid pixels of a segmentor, the RoIs of a two-stage detector...).
 
     Attributes:
         logits: The task outputs that logit distillation compares (any task-specific structure).
@@ -29,7 +32,6 @@ class ModelPass:
         entropy: The entropy of the prediction, ``[B]`` (teachers only).
         accuracy: The share of the sample predicted right, ``[B]`` in [0, 1] (teachers only; None where the
             task has no per-sample accuracy).
-        extra: Anything else the adapter keeps between its own calls.
     """
     logits: Any
     features: List[torch.Tensor]
@@ -39,25 +41,25 @@ class ModelPass:
     summary: Optional[torch.Tensor] = None
     entropy: Optional[torch.Tensor] = None
     accuracy: Optional[torch.Tensor] = None
-    extra: Dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
 class ModelShapes:
     """Shapes found by a probe forward pass, used to build connectors and the agent and to validate.
 
+    A task adapter returns a subclass with the facts its :meth:`TaskAdapter.validate` compares (anchor
+    layout, ignore index...).
+
     Attributes:
         feature_shapes: ``(C, H, W)`` of each feature level.
         embedding_dim: Size of the embedding.
         summary_dim: Size of the output summary.
         num_classes: Number of classes the model predicts.
-        extra: Task-specific facts (anchor layout, output stride...) for :meth:`TaskAdapter.validate`.
     """
     feature_shapes: List[Tuple[int, ...]]
     embedding_dim: int
     summary_dim: int
     num_classes: int
-    extra: Dict[str, Any] = field(default_factory=dict)
 
 
 #: What the models of each OpenMMLab toolbox are, for messages.
@@ -110,9 +112,11 @@ class TaskAdapter(nn.Module):
     A subclass knows how to run one toolbox's models and what their outputs mean; the distiller and the
     weighting stay task-agnostic.
 
-    The optional terms (:data:`~mtkd_rl.weighting.base.COMMON_TERMS`, ``teacher_entropy``) are computed by the
-    passes only where :meth:`computes` says so: inside :meth:`computing` (the distiller's iteration) only the
-    terms it names, elsewhere all of them.
+    Everything one batch needs travels in its :class:`~mtkd_rl.tasks.context.IterationContext` (the inputs,
+    the data samples with their memo, the optional terms to compute) and in the passes: the student's pass is
+    handed to each teacher's, so an adapter keeps no state between the calls of an iteration. The optional
+    terms (:data:`~mtkd_rl.weighting.base.COMMON_TERMS` and the task's ``provides``) are computed only where
+    ``context.computes`` says so.
 
     Args:
         logit_loss: Config of the per-sample logit KD loss; its ``loss_weight`` is alpha.
@@ -133,29 +137,6 @@ class TaskAdapter(nn.Module):
         self.logit_loss = build(logit_loss, key='model.task.logit_loss')
         self.feature_loss = build(feature_loss, key='model.task.feature_loss') if feature_loss is not None else None
         self.probe_size = check_size(probe_size, 'model.task.probe_size')
-        self._computing: Optional[frozenset] = None
-
-    @contextmanager
-    def computing(self, terms: Optional[Iterable[str]]) -> Iterator[None]:
-        """Within the context this adapter (and any adapter inside it) computes only the optional
-        :class:`DistillationTerms` fields in ``terms`` (None: all of them).
-
-        Args:
-            terms: Field names, e.g. ``{'embeddings', 'summaries', 'cosine'}``.
-        """
-        adapters = [m for m in self.modules() if isinstance(m, TaskAdapter)]
-        saved = [a._computing for a in adapters]
-        for a in adapters:
-            a._computing = None if terms is None else frozenset(terms)
-        try:
-            yield
-        finally:
-            for a, s in zip(adapters, saved):
-                a._computing = s
-
-    def computes(self, term: str) -> bool:
-        """Whether the passes and :meth:`terms` compute the optional field ``term`` now."""
-        return self._computing is None or term in self._computing
 
     @classmethod
     def complete_config(cls, cfg: dict, key: str = 'model.task') -> dict:
@@ -224,26 +205,33 @@ class TaskAdapter(nn.Module):
                     f'predicts {student.num_classes}: teachers and student must share one label set; use a '
                     f"teacher trained on the student's data set or set the student head's num_classes")
 
-    def forward_student(self, student: nn.Module, inputs: Any, data_samples: list) -> ModelPass:
-        """Run the student once: its normal losses, logits and features."""
+    def forward_student(self, student: nn.Module, context: IterationContext) -> ModelPass:
+        """Run the student once on ``context.inputs``: its normal losses, logits and features."""
         raise NotImplementedError
 
-    def forward_teacher(self, teacher: nn.Module, inputs: Any, data_samples: list) -> ModelPass:
-        """Run a frozen teacher once (called under ``torch.no_grad``)."""
+    def forward_teacher(self, teacher: nn.Module, context: IterationContext, student: ModelPass) -> ModelPass:
+        """Run a frozen teacher once (called under ``torch.no_grad``).
+
+        Args:
+            teacher: The teacher module.
+            context: The batch.
+            student: The student's pass of this batch (what it found that a teacher's pass needs: the common
+                logit size of a segmentor, the sampled RoIs of a two-stage detector...).
+        """
         raise NotImplementedError
 
-    def logit_kd(self, student: ModelPass, teacher: ModelPass, data_samples: list) -> torch.Tensor:
+    def logit_kd(self, student: ModelPass, teacher: ModelPass, context: IterationContext) -> torch.Tensor:
         """Per-sample logit distillation loss ``[B]``."""
         return self.logit_loss(student.logits, teacher.logits)
 
     def feature_kd(self, connected: Sequence[torch.Tensor], teacher: ModelPass,
-                   data_samples: list) -> torch.Tensor:
+                   context: IterationContext) -> torch.Tensor:
         """Per-sample feature distillation loss ``[B]``, averaged over feature levels."""
         losses = [self.feature_loss(s, t) for s, t in zip(connected, teacher.features)]
         return torch.stack(losses, 0).mean(0)
 
     def feature_teacher_loss(self, teacher_model: nn.Module, connected: Sequence[torch.Tensor],
-                             teacher: ModelPass, student: ModelPass, data_samples: list) -> torch.Tensor:
+                             teacher: ModelPass, student: ModelPass, context: IterationContext) -> torch.Tensor:
         """The teacher's head applied to the student's connected features: its per-sample loss ``[B]``.
 
         Args:
@@ -251,7 +239,7 @@ class TaskAdapter(nn.Module):
             connected: The student's features mapped by this teacher's connectors (detached).
             teacher: The teacher's pass of this iteration.
             student: The student's pass of this iteration.
-            data_samples: The batch's data samples.
+            context: The batch.
         """
         raise NotImplementedError(f'{type(self).__name__} does not provide feature_teacher_loss')
 
@@ -274,13 +262,17 @@ class TaskAdapter(nn.Module):
                                       f'differentiates')
         return [StudentOutput(student.logits)]
 
+    def computes(self, context: IterationContext, term: str) -> bool:
+        """Whether this batch computes the optional field ``term``: the context asks for it and this adapter
+        provides it (every adapter provides :data:`~mtkd_rl.weighting.base.COMMON_TERMS`)."""
+        return context.computes(term) and (term in COMMON_TERMS or term in self.provides)
+
     def terms(self,
               student: ModelPass,
               teachers: Sequence[ModelPass],
               connected: Optional[Sequence[Sequence[torch.Tensor]]],
-              data_samples: list,
-              teacher_models: Sequence[nn.Module] = (),
-              required: frozenset = frozenset()) -> DistillationTerms:
+              context: IterationContext,
+              teacher_models: Sequence[nn.Module] = ()) -> DistillationTerms:
         """Assemble the :class:`DistillationTerms` of one iteration.
 
         Subclasses change the pieces (:meth:`logit_kd`, :meth:`feature_kd`, :meth:`cosine`,
@@ -290,37 +282,35 @@ class TaskAdapter(nn.Module):
             student: The student's pass.
             teachers: Each teacher's pass.
             connected: Per teacher, the student's features mapped by that teacher's connectors, or None.
-            data_samples: The batch's data samples.
+            context: The batch (which optional fields to compute: :meth:`computes`).
             teacher_models: The teacher modules (for terms that reuse a teacher's head).
-            required: The task-specific optional fields the weighting needs (``teacher_entropy``,
-                ``feature_teacher_loss``); the common ones follow :meth:`computes`.
         """
         b = teachers[0].task_loss.shape[0]
         logit_kd = torch.stack([
-            self.logit_kd(student, t, data_samples) if self.teaches_logits(m) else
+            self.logit_kd(student, t, context) if self.teaches_logits(m) else
             teachers[0].task_loss.new_zeros(b) for m, t in enumerate(teachers)
         ], 1)
         feature_kd = cosine = feature_teacher_loss = None
         if connected is not None:
             feature_kd = torch.stack(
-                [self.feature_kd(c, t, data_samples) for c, t in zip(connected, teachers)], 1)
+                [self.feature_kd(c, t, context) for c, t in zip(connected, teachers)], 1)
             with torch.no_grad():
-                if self.computes('cosine'):
+                if self.computes(context, 'cosine'):
                     cosine = torch.stack([self.cosine(c, t) for c, t in zip(connected, teachers)], 1)
-                if 'feature_teacher_loss' in required:
+                if self.computes(context, 'feature_teacher_loss'):
                     feature_teacher_loss = torch.stack([
-                        self.feature_teacher_loss(model, [f.detach() for f in c], t, student, data_samples)
+                        self.feature_teacher_loss(model, [f.detach() for f in c], t, student, context)
                         for model, c, t in zip(teacher_models, connected, teachers)
                     ], 1)
         entropy = None
-        if 'teacher_entropy' in required:
+        if self.computes(context, 'teacher_entropy'):
             entropy = torch.stack([t.entropy for t in teachers], 1)
         accuracy = None
         if all(t.accuracy is not None for t in teachers):
             accuracy = torch.stack([t.accuracy for t in teachers], 1).detach()
-        student_outputs = self.student_outputs(student) if self.computes('student_outputs') else []
-        embeddings = [t.embedding.detach() for t in teachers] if self.computes('embeddings') else []
-        summaries = [t.summary.detach() for t in teachers] if self.computes('summaries') else []
+        student_outputs = self.student_outputs(student) if self.computes(context, 'student_outputs') else []
+        embeddings = [t.embedding.detach() for t in teachers] if self.computes(context, 'embeddings') else []
+        summaries = [t.summary.detach() for t in teachers] if self.computes(context, 'summaries') else []
         return DistillationTerms(
             logit_kd=logit_kd,
             teacher_loss=torch.stack([t.task_loss for t in teachers], 1).detach(),

@@ -16,6 +16,8 @@ from typing import Any, Iterator, List, Optional, Tuple
 import torch
 import torch.nn as nn
 
+from mtkd_rl.recording import recorded_calls
+
 
 @dataclass
 class ClassifierOutputs:
@@ -64,17 +66,9 @@ def _tokens_recorded(backbone: nn.Module) -> Iterator[Optional[List[Tuple[torch.
         yield None
         return
     recorded = []
-    fmt = type(backbone)._format_output
-
-    def recording(x, hw):
-        recorded.append((x, tuple(int(s) for s in hw)))
-        return fmt(backbone, x, hw)
-
-    backbone._format_output = recording
-    try:
+    with recorded_calls(backbone, '_format_output',
+                        lambda args, result: recorded.append((args['x'], tuple(int(s) for s in args['hw'])))):
         yield recorded
-    finally:
-        del backbone._format_output
 
 
 def patch_map(tokens: torch.Tensor, hw: Tuple[int, int], num_extra_tokens: int) -> torch.Tensor:

@@ -17,6 +17,7 @@ Logit maps of different output strides (DeepLabV3 at 1/8, DeepLabV3+ at 1/4, ...
 one common size: the student's logit size (default) or the label size. Labels are resized to it with nearest
 neighbour.
 """
+from dataclasses import dataclass
 from typing import Any, Optional, Sequence, Tuple, Union
 
 import torch
@@ -27,7 +28,35 @@ from mtkd_rl.losses.logit import reduce_per_sample
 from mtkd_rl.options import check_choice
 from mtkd_rl.registry import MODELS, build
 from .base import ModelPass, ModelShapes, TaskAdapter, global_pool
-from .batch_cache import memoized
+from .context import IterationContext
+from .sample_batch import SampleBatch
+
+
+@dataclass
+class SegmentorPass(ModelPass):
+    """A segmentor's pass; its logits are at the iteration's common size.
+
+    Attributes:
+        labels: The batch's labels at the common size, ``[B, H, W]`` (student).
+        valid: Which of them count (not ``ignore_index``), ``[B, H, W]`` (student).
+        levels: The backbone's levels, which the decode head reads (teachers: CA-MKD's teacher term runs the
+            head on them with the student's feature in place of its input level).
+        feature_valid: The valid positions of the distilled feature map, ``[B, h, w]`` (teachers).
+    """
+    labels: Optional[torch.Tensor] = None
+    valid: Optional[torch.Tensor] = None
+    levels: Sequence[torch.Tensor] = ()
+    feature_valid: Optional[torch.Tensor] = None
+
+
+@dataclass
+class SegmentorShapes(ModelShapes):
+    """A segmentor's probe.
+
+    Attributes:
+        ignore_index: Its decode head's ``ignore_index``.
+    """
+    ignore_index: Optional[int] = None
 
 
 class _LossSum(nn.Module):
@@ -84,16 +113,16 @@ def valid_mask(labels: torch.Tensor, ignore_index: Optional[int]) -> torch.Tenso
     return labels != ignore_index
 
 
-def batch_labels(data_samples: list, size: Optional[Sequence[int]],
+def batch_labels(batch: SampleBatch, size: Optional[Sequence[int]],
                  ignore_index: Optional[int]) -> Tuple[torch.Tensor, torch.Tensor]:
     """The batch's labels at ``size`` (the label size if None) and their validity mask, made once per batch.
 
     The student and every teacher of an iteration share them.
     """
-    full = memoized(data_samples, 'seg_labels', lambda: stack_labels(data_samples))
+    full = batch.memoized('seg_labels', lambda: stack_labels(batch.data_samples))
     size = tuple(int(s) for s in (full.shape[-2:] if size is None else size))
-    labels = memoized(data_samples, ('seg_labels', size), lambda: resize_labels(full, size))
-    valid = memoized(data_samples, ('seg_valid', size, ignore_index), lambda: valid_mask(labels, ignore_index))
+    labels = batch.memoized(('seg_labels', size), lambda: resize_labels(full, size))
+    valid = batch.memoized(('seg_valid', size, ignore_index), lambda: valid_mask(labels, ignore_index))
     return labels, valid
 
 
@@ -144,8 +173,6 @@ class SegmentationAdapter(TaskAdapter):
             self.logit_loss = _LossSum([self.logit_loss] + [build(c, key=f'model.task.logit_loss[{i}]')
                                                             for i, c in enumerate(configs[1:], 1)])
         self.kd_size = check_choice(kd_size, ('student', 'label'), 'model.task.kd_size')
-        # The common logit size of the current iteration, set by forward_student for the teachers after it.
-        self._common_size: Optional[Tuple[int, int]] = None
 
     # ------------------------------------------------------------------ model access
 
@@ -163,42 +190,32 @@ class SegmentationAdapter(TaskAdapter):
                              f'{head.num_classes} (a sigmoid binary head); pixel KD needs one logit per class: '
                              f'set decode_head.out_channels=num_classes')
 
-    def _target_size(self) -> Optional[Tuple[int, int]]:
-        """The common logit size of this iteration (None: the label size)."""
-        if self.kd_size == 'label':
-            return None
-        if self._common_size is None:
-            raise RuntimeError("SegmentationAdapter(kd_size='student'): forward_student must run before "
-                               'forward_teacher in an iteration (it fixes the common logit size)')
-        return self._common_size
-
-    def probe(self, model: nn.Module, inputs: torch.Tensor) -> ModelShapes:
+    def probe(self, model: nn.Module, inputs: torch.Tensor) -> SegmentorShapes:
         self._check(model)
         head = model.decode_head
         x = model.extract_feat(inputs)
         logits = _seg_logits(head.forward(x))
         feature = x[_feature_index(head)]
-        return ModelShapes(
+        return SegmentorShapes(
             feature_shapes=[tuple(feature.shape[1:])],
             embedding_dim=int(feature.shape[1]),
             summary_dim=int(logits.shape[1]),
             num_classes=int(head.num_classes),
-            extra=dict(ignore_index=head.ignore_index,
-                       logit_stride=inputs.shape[-1] / logits.shape[-1],
-                       feature_stride=inputs.shape[-1] / feature.shape[-1]))
+            ignore_index=head.ignore_index)
 
-    def validate(self, student: ModelShapes, teachers: Sequence[ModelShapes], names: Sequence[str]) -> None:
+    def validate(self, student: SegmentorShapes, teachers: Sequence[SegmentorShapes],
+                 names: Sequence[str]) -> None:
         super().validate(student, teachers, names)
         for i, (name, shapes) in enumerate(zip(names, teachers)):
-            if shapes.extra.get('ignore_index') != student.extra.get('ignore_index'):
+            if shapes.ignore_index != student.ignore_index:
                 raise ValueError(
-                    f"model.teachers[{i}] ({name}) has decode_head.ignore_index={shapes.extra.get('ignore_index')}"
-                    f" but model.student has {student.extra.get('ignore_index')}: pixels ignored by one would "
+                    f'model.teachers[{i}] ({name}) has decode_head.ignore_index={shapes.ignore_index}'
+                    f' but model.student has {student.ignore_index}: pixels ignored by one would '
                     f'be scored by the other; set the same ignore_index in both configs')
 
     # ------------------------------------------------------------------ forward passes
 
-    def forward_student(self, student: nn.Module, inputs: torch.Tensor, data_samples: list) -> ModelPass:
+    def forward_student(self, student: nn.Module, context: IterationContext) -> SegmentorPass:
         """One backbone pass; the decode head's logits serve its mmseg loss and the distillation.
 
         Heads that keep ``BaseDecodeHead.loss`` (ASPP, PSP, FCN, DeepLabV3+, ...) run once. A head that
@@ -208,7 +225,8 @@ class SegmentationAdapter(TaskAdapter):
         from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 
         head = student.decode_head
-        x = student.extract_feat(inputs)
+        data_samples = context.data_samples
+        x = student.extract_feat(context.inputs)
         if type(head).loss is BaseDecodeHead.loss:
             out = head.forward(x)
             losses = {f'decode.{k}': v for k, v in head.loss_by_feat(out, data_samples).items()}
@@ -219,39 +237,39 @@ class SegmentationAdapter(TaskAdapter):
             losses.update(student._auxiliary_head_forward_train(x, data_samples))
 
         logits = _seg_logits(out)
-        labels, valid = batch_labels(data_samples, logits.shape[-2:] if self.kd_size == 'student' else None,
+        labels, valid = batch_labels(context.batch, logits.shape[-2:] if self.kd_size == 'student' else None,
                                      head.ignore_index)
-        size = tuple(labels.shape[-2:])
-        self._common_size = size
-        logits = resize_logits(logits, size, student.align_corners)
+        logits = resize_logits(logits, labels.shape[-2:], student.align_corners)
         task_loss = None
-        if self.computes('student_loss'):
+        if self.computes(context, 'student_loss'):
             with torch.no_grad():
                 task_loss = masked_pixel_ce(logits.detach(), labels, valid)
-        return ModelPass(logits=logits, features=[x[_feature_index(head)]], task_loss=task_loss, losses=losses,
-                         extra=dict(valid=valid, labels=labels))
+        return SegmentorPass(logits=logits, features=[x[_feature_index(head)]], task_loss=task_loss,
+                             losses=losses, labels=labels, valid=valid)
 
-    def forward_teacher(self, teacher: nn.Module, inputs: torch.Tensor, data_samples: list) -> ModelPass:
-        """Run a frozen teacher (in eval mode: decode-head dropout is off) and compute its per-image terms."""
+    def forward_teacher(self, teacher: nn.Module, context: IterationContext,
+                        student: SegmentorPass) -> SegmentorPass:
+        """Run a frozen teacher (in eval mode: decode-head dropout is off) and compute its per-image terms at the
+        student's common logit size."""
         head = teacher.decode_head
-        x = teacher.extract_feat(inputs)
-        labels, valid = batch_labels(data_samples, self._target_size(), head.ignore_index)
+        x = teacher.extract_feat(context.inputs)
+        labels, valid = batch_labels(context.batch, tuple(student.logits.shape[-2:]), head.ignore_index)
         logits = resize_logits(_seg_logits(head.forward(x)), labels.shape[-2:], teacher.align_corners)
         log_p = F.log_softmax(logits, dim=1)  # one softmax serves the task loss, entropy and summary
         task_loss = masked_pixel_nll(log_p, labels, valid)
         entropy = summary = embedding = None
-        if self.computes('teacher_entropy') or self.computes('summaries'):
+        if self.computes(context, 'teacher_entropy') or self.computes(context, 'summaries'):
             p = log_p.exp()
-            if self.computes('teacher_entropy'):
+            if self.computes(context, 'teacher_entropy'):
                 entropy = reduce_per_sample(-(p * log_p).sum(1), valid)
-            if self.computes('summaries'):
+            if self.computes(context, 'summaries'):
                 summary = global_pool(p, valid)
 
         feature = x[_feature_index(head)]
-        _, feature_valid = batch_labels(data_samples, feature.shape[-2:], head.ignore_index)
-        if self.computes('embeddings') or self.computes('cosine'):  # the cosine compares with the embedding
+        _, feature_valid = batch_labels(context.batch, feature.shape[-2:], head.ignore_index)
+        if self.computes(context, 'embeddings') or self.computes(context, 'cosine'):  # the cosine reads it
             embedding = global_pool(feature, feature_valid)
-        return ModelPass(
+        return SegmentorPass(
             logits=logits,
             features=[feature],
             task_loss=task_loss,
@@ -259,23 +277,25 @@ class SegmentationAdapter(TaskAdapter):
             summary=summary,
             entropy=entropy,
             accuracy=reduce_per_sample((logits.argmax(1) == labels).to(logits.dtype), valid),
-            extra=dict(levels=x, feature_valid=feature_valid))
+            levels=x,
+            feature_valid=feature_valid)
 
     # ------------------------------------------------------------------ per-image terms
 
-    def logit_kd(self, student: ModelPass, teacher: ModelPass, data_samples: list) -> torch.Tensor:
+    def logit_kd(self, student: SegmentorPass, teacher: SegmentorPass, context: IterationContext) -> torch.Tensor:
         """Pixel-map KD over the student's valid pixels at the common size: ``[B]``."""
-        return self.logit_loss(student.logits, teacher.logits, student.extra['valid'])
+        return self.logit_loss(student.logits, teacher.logits, student.valid)
 
-    def feature_kd(self, connected: Sequence[torch.Tensor], teacher: ModelPass,
-                   data_samples: list) -> torch.Tensor:
+    def feature_kd(self, connected: Sequence[torch.Tensor], teacher: SegmentorPass,
+                   context: IterationContext) -> torch.Tensor:
         """Feature KD over the valid positions of the teacher's feature map: ``[B]``."""
-        mask = teacher.extra['feature_valid']
+        mask = teacher.feature_valid
         losses = [self.feature_loss(s, t, mask) for s, t in zip(connected, teacher.features)]
         return torch.stack(losses, 0).mean(0)
 
     def feature_teacher_loss(self, teacher_model: nn.Module, connected: Sequence[torch.Tensor],
-                             teacher: ModelPass, student: ModelPass, data_samples: list) -> torch.Tensor:
+                             teacher: SegmentorPass, student: SegmentorPass,
+                             context: IterationContext) -> torch.Tensor:
         """CA-MKD's feature-side loss: teacher m's decode head on the student's connected feature.
 
         The connector maps the student's feature into the space of the teacher's decode-head input, so the
@@ -284,14 +304,14 @@ class SegmentationAdapter(TaskAdapter):
         input level (DeepLabV3+'s stride-4 skip) stay the teacher's own.
         """
         head = teacher_model.decode_head
-        levels = list(teacher.extra['levels'])
+        levels = list(teacher.levels)
         levels[_feature_index(head)] = connected[-1]
         logits = resize_logits(_seg_logits(head.forward(levels)), student.logits.shape[-2:],
                                teacher_model.align_corners)
-        return masked_pixel_ce(logits, student.extra['labels'], student.extra['valid'])
+        return masked_pixel_ce(logits, student.labels, student.valid)
 
-    def cosine(self, connected: Sequence[torch.Tensor], teacher: ModelPass) -> torch.Tensor:
+    def cosine(self, connected: Sequence[torch.Tensor], teacher: SegmentorPass) -> torch.Tensor:
         """The connected student feature, averaged over valid positions, against the teacher's embedding (its
         feature averaged the same way)."""
-        return F.cosine_similarity(global_pool(connected[-1], teacher.extra['feature_valid']), teacher.embedding,
+        return F.cosine_similarity(global_pool(connected[-1], teacher.feature_valid), teacher.embedding,
                                    dim=1)

@@ -54,6 +54,7 @@ from mmengine.registry import MODELS, DefaultScope
 import mtkd_rl  # noqa: F401
 from mtkd_rl.distillers.teacher_speedups import TeacherSpeedups
 from mtkd_rl.hooks.transition_copy import to_host
+from mtkd_rl.tasks import IterationContext
 from mtkd_rl.weighting import COMMON_TERMS
 
 DEFAULT = 'configs/cls/fashion_mnist/mtkdrl_resnet18-w8_fmnist-pool3_1xb64-2e_fashion-mnist.py'
@@ -267,12 +268,24 @@ def every_term_step(model, optim) -> Callable[[dict], None]:
     return every
 
 
-def teacher_step(task, teachers, needed: frozenset) -> Callable[[dict], None]:
-    """The teachers' passes computing the optional terms in ``needed`` only."""
+def teacher_step(task, student, teachers, needed: frozenset) -> Callable[[dict], None]:
+    """The teachers' passes computing the optional terms in ``needed`` only.
+
+    A teacher's pass reads the student's pass of its batch (a segmentor's common logit size, a two-stage
+    detector's sampled RoIs): it is made once per batch, untimed, and handed to every timed step.
+    """
+    student_passes = {}
+
     def step(data: dict) -> None:
-        with torch.no_grad(), task.computing(needed):
+        key = id(data['inputs'])
+        if key not in student_passes:
+            with torch.no_grad():
+                context = IterationContext.create(data['inputs'], data['data_samples'], needed)
+                student_passes[key] = task.forward_student(student, context)
+        context = IterationContext.create(data['inputs'], data['data_samples'], needed)
+        with torch.no_grad():
             for t in teachers:
-                task.forward_teacher(t, data['inputs'], data['data_samples'])
+                task.forward_teacher(t, context, student_passes[key])
     return step
 
 
@@ -300,7 +313,7 @@ def main(argv=None) -> Dict[str, float]:
         transitions: List[dict] = []
         steps = {
             'S': train_step(student, student_optim),
-            'T': teacher_step(aver.task, aver.teachers, aver.weighting.needed_terms()),
+            'T': teacher_step(aver.task, aver.student, aver.teachers, aver.weighting.needed_terms()),
             'D_AVER': train_step(aver, aver_optim),
             'D_MTKD-RL': train_step(rl, rl_optim, transitions),
         }
@@ -317,7 +330,7 @@ def main(argv=None) -> Dict[str, float]:
                     t = copy.deepcopy(t)
                     speedups.apply(t, lambda m: aver.task.probe(m, probe), f'model.teachers[{i}]')
                     fast.append(t)
-                steps[f'T_{name}'] = teacher_step(aver.task, fast, aver.weighting.needed_terms())
+                steps[f'T_{name}'] = teacher_step(aver.task, aver.student, fast, aver.weighting.needed_terms())
         meter = Meter(device)
         times = {k: [] for k in steps}
         wall = {k: [] for k in steps}

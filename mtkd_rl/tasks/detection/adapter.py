@@ -21,7 +21,7 @@ agent's "KL" state entry is their sum. With ``alpha = logit_loss.loss_weight`` t
 ``DenseSigmoidKL + box_loss.loss_weight / alpha * BoxGIoUKD``, so after the distiller's factor alpha each
 loss weighs its own ``loss_weight``.
 """
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -29,9 +29,12 @@ import torch.nn.functional as F
 
 from mtkd_rl.registry import MODELS, build
 from mtkd_rl.weighting.base import StudentOutput
-from ..base import ModelPass, ModelShapes, TaskAdapter, global_pool
-from .layout import LAYOUT_KEYS, BatchMasks, decode_boxes, flatten_levels, layout_facts
+from ..base import global_pool
+from ..context import IterationContext
+from .detector_adapter import DetectorAdapter
+from .layout import LAYOUT_KEYS, BatchMasks, dense_head_has_train_cfg, flatten_levels, layout_facts
 from .losses import detection_losses, loss_mode, per_image_detection_loss
+from .passes import DenseDetectorPass, DetectorShapes
 
 
 def binary_entropy(logits: torch.Tensor) -> torch.Tensor:
@@ -41,7 +44,7 @@ def binary_entropy(logits: torch.Tensor) -> torch.Tensor:
 
 
 @MODELS.register_module()
-class DetectionAdapter(TaskAdapter):
+class DetectionAdapter(DetectorAdapter):
     """Per-image terms for mmdet single-stage dense detectors (``extract_feat`` + a sigmoid ``bbox_head``).
 
     The default adapter of mmdet students. Features are the neck's (FPN) levels, one connector per level.
@@ -63,8 +66,6 @@ class DetectionAdapter(TaskAdapter):
             distillation only.
         probe_size: Size of the dummy input used at build time; large enough for the coarsest FPN level.
     """
-    provides = frozenset({'teacher_entropy', 'feature_teacher_loss'})
-    toolbox = 'mmdet'
 
     def __init__(self,
                  logit_loss: dict = dict(type='DenseSigmoidKL', temperature=1.0, loss_weight=1.0),
@@ -72,16 +73,11 @@ class DetectionAdapter(TaskAdapter):
                  feature_loss: Optional[dict] = dict(type='FeatureMSE', loss_weight=1.0),
                  feature_only_teachers: Sequence[Union[int, str]] = (),
                  probe_size: Sequence[int] = (128, 128)) -> None:
-        super().__init__(logit_loss, feature_loss, probe_size)
+        super().__init__(logit_loss, feature_loss, feature_only_teachers, probe_size)
         self.box_loss = build(box_loss, key='model.task.box_loss') if box_loss is not None else None
         if self.box_loss is not None and self.box_weight != 0 and self.alpha == 0:
             raise ValueError('model.task.box_loss is added to the logit KD column, which model.task.logit_loss.'
                              'loss_weight = 0 switches off; give the logit loss a weight or set box_loss=None')
-        if isinstance(feature_only_teachers, (str, int)):
-            feature_only_teachers = [feature_only_teachers]
-        self.feature_only_teachers = list(feature_only_teachers)
-        #: Per teacher, whether it gives logit and box distillation (set by :meth:`validate`).
-        self.logit_teachers: Optional[List[bool]] = None
 
     @property
     def box_weight(self) -> float:
@@ -94,7 +90,7 @@ class DetectionAdapter(TaskAdapter):
             raise TypeError(f'DetectionAdapter needs an mmdet single-stage dense detector (extract_feat and a '
                             f'bbox_head, e.g. RetinaNet, FCOS, ATSS); {type(model).__name__} is not one')
 
-    def probe(self, model: nn.Module, inputs: torch.Tensor) -> ModelShapes:
+    def probe(self, model: nn.Module, inputs: torch.Tensor) -> DetectorShapes:
         self._check(model)
         head = model.bbox_head
         feats = model.extract_feat(inputs)
@@ -104,75 +100,61 @@ class DetectionAdapter(TaskAdapter):
             raise ValueError(f'{type(model).__name__} gives FPN levels with different channel counts '
                              f'{sorted(channels)}; the embedding averages levels and needs one count')
         num_classes = int(head.num_classes)
-        extra = layout_facts(head, outs[0])
-        return ModelShapes(
+        return DetectorShapes(
             feature_shapes=[tuple(f.shape[1:]) for f in feats],
             embedding_dim=channels.pop(),
             summary_dim=num_classes,
             num_classes=num_classes,
-            extra=extra)
+            head=type(head).__name__,
+            has_train_cfg=dense_head_has_train_cfg(head),
+            layout=layout_facts(head, outs[0]))
 
-    def validate(self, student: ModelShapes, teachers: Sequence[ModelShapes], names: Sequence[str]) -> None:
+    def validate(self, student: DetectorShapes, teachers: Sequence[DetectorShapes], names: Sequence[str]) -> None:
         """Check classes, heads and, for logit/box distillation, the anchor layout (the distiller checks that
         teachers normalise inputs like the student)."""
         super().validate(student, teachers, names)
         names = list(names)
-        feature_only = set()
-        for entry in self.feature_only_teachers:
-            if isinstance(entry, int) and not isinstance(entry, bool):
-                if not 0 <= entry < len(names):
-                    raise ValueError(f'model.task.feature_only_teachers has index {entry}, but model.teachers '
-                                     f'has {len(names)} entries')
-                feature_only.add(entry)
-            elif entry in names:
-                feature_only.add(names.index(entry))
-            else:
-                raise ValueError(f"model.task.feature_only_teachers names '{entry}', which is not a teacher; "
-                                 f'teacher names: {names}')
-        if feature_only and self.feature_loss is None:
-            raise ValueError(f'model.task.feature_only_teachers {[names[i] for i in sorted(feature_only)]} '
-                             f'teach features only, but model.task.feature_loss is None: they would teach '
-                             f'nothing; give a feature_loss or remove them from model.teachers')
-        if not student.extra.get('sigmoid', False):
+        feature_only = self.feature_only(names)
+        if not student.layout.sigmoid:
             raise ValueError(f"DetectionAdapter needs a head with sigmoid class scores; model.student's "
-                             f"{student.extra.get('head')} uses softmax")
-        if self.box_loss is not None and len(feature_only) < len(names) and not student.extra.get('anchor_head'):
+                             f"{student.head} uses softmax")
+        if self.box_loss is not None and len(feature_only) < len(names) and not student.layout.anchor_head:
             raise ValueError(f"model.task.box_loss decodes anchor deltas, but model.student's "
-                             f"{student.extra.get('head')} is not an AnchorHead; set model.task.box_loss=None")
+                             f"{student.head} is not an AnchorHead; set model.task.box_loss=None")
         for i, (name, shapes) in enumerate(zip(names, teachers)):
             key = f'model.teachers[{i}] ({name})'
-            if not shapes.extra.get('sigmoid', False):
-                raise ValueError(f"{key}'s {shapes.extra.get('head')} uses softmax class scores; DetectionAdapter "
+            if not shapes.layout.sigmoid:
+                raise ValueError(f"{key}'s {shapes.head} uses softmax class scores; DetectionAdapter "
                                  f'needs sigmoid heads (RetinaNet, FCOS, ATSS...)')
-            if not shapes.extra.get('has_train_cfg', False):
+            if not shapes.has_train_cfg:
                 raise ValueError(f'{key} has no train_cfg in its bbox_head, so its own detection loss (the '
                                  f'teacher-performance term) cannot be computed; point config at the full '
                                  f'training config of the teacher')
             if i in feature_only:
                 continue
-            diff = [k for k in LAYOUT_KEYS if shapes.extra.get(k) != student.extra.get(k)]
+            diff = [k for k in LAYOUT_KEYS if getattr(shapes.layout, k) != getattr(student.layout, k)]
             if diff:
-                details = '; '.join(f'{k}: teacher {_short(shapes.extra.get(k))}, student '
-                                    f'{_short(student.extra.get(k))}' for k in diff)
+                details = '; '.join(f'{k}: teacher {_short(getattr(shapes.layout, k))}, student '
+                                    f'{_short(getattr(student.layout, k))}' for k in diff)
                 raise ValueError(
-                    f"{key} has another anchor layout than model.student ({shapes.extra.get('head')} vs "
-                    f"{student.extra.get('head')}; {details}). Dense logit and box distillation compare "
+                    f"{key} has another anchor layout than model.student ({shapes.head} vs "
+                    f"{student.head}; {details}). Dense logit and box distillation compare "
                     f'anchors one to one: use a teacher with the student\'s anchor generator, or let it teach '
                     f"features only with model.task.feature_only_teachers=['{name}']")
-            if self.box_loss is not None and not shapes.extra.get('anchor_head'):
-                raise ValueError(f"{key}'s {shapes.extra.get('head')} is not an AnchorHead, so model.task.box_loss "
+            if self.box_loss is not None and not shapes.layout.anchor_head:
+                raise ValueError(f"{key}'s {shapes.head} is not an AnchorHead, so model.task.box_loss "
                                  f'cannot decode its boxes; set box_loss=None or make it feature-only')
         self.logit_teachers = [i not in feature_only for i in range(len(names))]
 
     # ------------------------------------------------------------------------------------------ iteration
-    def _pass(self, model: nn.Module, inputs: torch.Tensor,
-              data_samples: list) -> Tuple[List[torch.Tensor], tuple, torch.Tensor, Dict[str, Any]]:
-        """One backbone/neck/head pass: FPN levels, head outputs, flattened class logits ``[B, N, C]``, and in
-        ``extra`` the valid-anchor mask ``[B, N]`` and the batch's masks (shared by every model)."""
+    def _pass(self, model: nn.Module, context: IterationContext) -> DenseDetectorPass:
+        """One backbone/neck/head pass: FPN levels, head outputs, flattened class logits ``[B, N, C]``, the
+        valid-anchor mask ``[B, N]`` and the batch's masks (shared by every model)."""
+        inputs = context.inputs
         feats = list(model.extract_feat(inputs))
         with loss_mode(model.bbox_head) as head:
             outs = head(feats)
-        masks = BatchMasks(data_samples, tuple(inputs.shape[-2:]), inputs.device)
+        masks = BatchMasks(context.batch, tuple(inputs.shape[-2:]), inputs.device)
         # the strides of the head's levels (mmdet's are (w, h)); the FPN levels have the same sizes
         strides = [(float(s[1]), float(s[0])) for s in getattr(getattr(head, 'prior_generator', None), 'strides', [])]
         strides += [None] * (len(outs[0]) - len(strides))
@@ -186,99 +168,64 @@ class DetectionAdapter(TaskAdapter):
             size = (int(size[0]), int(size[1]))
             return masks.spatial(size, level_strides.get(size))
 
-        extra = dict(head=head, outs=outs, anchor_mask=anchor_mask, mask_of=mask_of)
-        return feats, outs, scores, extra
+        return DenseDetectorPass(logits=scores, features=feats, task_loss=None, mask_of=mask_of, head=head,
+                                 outs=outs, anchor_mask=anchor_mask)
 
-    def forward_student(self, student: nn.Module, inputs: torch.Tensor, data_samples: list) -> ModelPass:
+    def forward_student(self, student: nn.Module, context: IterationContext) -> DenseDetectorPass:
         """One backbone/neck/head pass; the head's normal losses (what ``bbox_head.loss`` computes)."""
-        feats, outs, scores, extra = self._pass(student, inputs, data_samples)
-        losses, task_loss = detection_losses(student.bbox_head, outs, data_samples,
-                                             per_image=self.computes('student_loss'))
-        return ModelPass(logits=scores, features=feats, task_loss=task_loss, losses=losses, extra=extra)
+        result = self._pass(student, context)
+        result.losses, result.task_loss = detection_losses(student.bbox_head, result.outs, context.batch,
+                                                           per_image=self.computes(context, 'student_loss'))
+        return result
 
-    def forward_teacher(self, teacher: nn.Module, inputs: torch.Tensor, data_samples: list) -> ModelPass:
+    def forward_teacher(self, teacher: nn.Module, context: IterationContext,
+                        student: DenseDetectorPass) -> DenseDetectorPass:
         """The teacher's FPN levels and scores, its per-image detection loss, masked embedding, per-class
         maximum score and mean binary entropy over the valid anchors."""
-        feats, outs, scores, extra = self._pass(teacher, inputs, data_samples)
-        mask_of, anchor_mask = extra['mask_of'], extra['anchor_mask']
-        embedding = summary = entropy = None
-        if self.computes('embeddings'):
-            extra['pooled'] = [global_pool(f, mask_of(f.shape[-2:])) for f in feats]  # the cosine reuses them
-            embedding = torch.stack(extra['pooled'], 0).mean(0)
-        valid = anchor_mask.unsqueeze(-1)
-        if self.computes('summaries'):  # sigmoid is monotonic: the sigmoid of the maximum logit, C per image
-            summary = torch.sigmoid(scores.masked_fill(~valid, float('-inf')).amax(1))
-        if self.computes('teacher_entropy'):
-            entropy = (binary_entropy(scores) * valid).sum((1, 2)) / (
+        result = self._pass(teacher, context)
+        feats, scores = result.features, result.logits
+        if self.computes(context, 'embeddings'):
+            result.pooled = [global_pool(f, result.mask_of(f.shape[-2:])) for f in feats]  # the cosine reuses them
+            result.embedding = torch.stack(result.pooled, 0).mean(0)
+        valid = result.anchor_mask.unsqueeze(-1)
+        if self.computes(context, 'summaries'):  # sigmoid is monotonic: the sigmoid of the maximum logit
+            result.summary = torch.sigmoid(scores.masked_fill(~valid, float('-inf')).amax(1))
+        if self.computes(context, 'teacher_entropy'):
+            result.entropy = (binary_entropy(scores) * valid).sum((1, 2)) / (
                 valid.sum((1, 2)).clamp_min(1) * scores.shape[-1])
-        return ModelPass(
-            logits=scores,
-            features=feats,
-            task_loss=per_image_detection_loss(teacher.bbox_head, outs, data_samples),
-            embedding=embedding,
-            summary=summary,
-            entropy=entropy,
-            extra=extra)
+        result.task_loss = per_image_detection_loss(teacher.bbox_head, result.outs, context.batch)
+        return result
 
-    def logit_kd(self, student: ModelPass, teacher: ModelPass, data_samples: list) -> torch.Tensor:
+    def logit_kd(self, student: DenseDetectorPass, teacher: DenseDetectorPass,
+                 context: IterationContext) -> torch.Tensor:
         """Dense sigmoid KD plus, when configured, the box KD scaled to the logit column (``[B]``)."""
-        mask = student.extra['anchor_mask']
+        mask = student.anchor_mask
         loss = self.logit_loss(student.logits, teacher.logits, mask)
         if self.box_loss is not None and self.box_weight != 0:
-            if 'boxes' not in student.extra:
-                student.extra['boxes'] = decode_boxes(student.extra['head'], student.extra['outs'][1])
+            student_boxes = student.boxes()
             with torch.no_grad():
-                teacher_boxes = decode_boxes(teacher.extra['head'], teacher.extra['outs'][1])
+                teacher_boxes = teacher.boxes()
                 teacher_scores = torch.sigmoid(teacher.logits.amax(-1))  # = the maximum class score
-            box = self.box_loss(student.extra['boxes'], teacher_boxes, teacher_scores, mask)
+            box = self.box_loss(student_boxes, teacher_boxes, teacher_scores, mask)
             loss = loss + (self.box_weight / self.alpha) * box
         return loss
 
-    def feature_kd(self, connected: Sequence[torch.Tensor], teacher: ModelPass,
-                   data_samples: list) -> torch.Tensor:
-        mask_of = teacher.extra['mask_of']
-        losses = [self.feature_loss(s, t, mask_of(t.shape[-2:])) for s, t in zip(connected, teacher.features)]
-        return torch.stack(losses, 0).mean(0)
-
     def feature_teacher_loss(self, teacher_model: nn.Module, connected: Sequence[torch.Tensor],
-                             teacher: ModelPass, student: ModelPass, data_samples: list) -> torch.Tensor:
+                             teacher: DenseDetectorPass, student: DenseDetectorPass,
+                             context: IterationContext) -> torch.Tensor:
         """Teacher m's head on the student's connected FPN levels: its per-image detection loss."""
         with loss_mode(teacher_model.bbox_head) as head:
-            return per_image_detection_loss(head, head(list(connected)), data_samples)
+            return per_image_detection_loss(head, head(list(connected)), context.batch)
 
-    def teaches_logits(self, index: int) -> bool:
-        """Feature-only teachers (``feature_only_teachers``) give no logit or box distillation."""
-        if self.logit_teachers is not None:
-            return self.logit_teachers[index]
-        return index not in self.feature_only_teachers  # before validate(): only indices resolve
-
-    def cosine(self, connected: Sequence[torch.Tensor], teacher: ModelPass) -> torch.Tensor:
-        """Cosine of the masked-pooled connected student level and teacher level, averaged over levels."""
-        return masked_pooled_cosine(connected, teacher)
-
-    def student_outputs(self, student: ModelPass) -> List[StudentOutput]:
+    def student_outputs(self, student: DenseDetectorPass) -> List[StudentOutput]:
         """The flattened class scores ``[B, N, C]`` and, where box KD ran, the decoded boxes ``[B, N, 4]``: both
         per image (the KD terms are reduced per image over its valid anchors)."""
         outputs = [StudentOutput(student.logits)]
-        if 'boxes' in student.extra:
-            outputs.append(StudentOutput(student.extra['boxes']))
+        if student.decoded_boxes is not None:
+            outputs.append(StudentOutput(student.decoded_boxes))
         return outputs
 
 
-def masked_pooled_cosine(connected: Sequence[torch.Tensor], teacher: ModelPass) -> torch.Tensor:
-    """Cosine of each connected student FPN level and the teacher's, both pooled over the positions inside
-    each image (the teacher's pooled levels of its embedding where its pass kept them), averaged over levels:
-    ``[B]``."""
-    mask_of = teacher.extra['mask_of']
-    pooled = teacher.extra.get('pooled')
-    cos = []
-    for level, (s, t) in enumerate(zip(connected, teacher.features)):
-        m = mask_of(t.shape[-2:])
-        t_pooled = pooled[level] if pooled is not None else global_pool(t, m)
-        cos.append(F.cosine_similarity(global_pool(s, m), t_pooled, dim=1))
-    return torch.stack(cos, 0).mean(0)
-
-
-def _short(value: Any, limit: int = 80) -> str:
+def _short(value: object, limit: int = 80) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[:limit - 3] + '...'

@@ -5,15 +5,36 @@ computed from the padded batch lie inside each image's ``img_shape``. They depen
 sizes only, so they are computed once per batch and shared by the student and every teacher.
 """
 import math
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from dataclasses import dataclass
+from typing import Any, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
 
-from ..batch_cache import memoized
+from ..sample_batch import SampleBatch
 
-#: Layout facts compared between a logit/box-distilling teacher and the student.
+#: Layout facts compared between a logit/box-distilling teacher and the student (fields of :class:`HeadLayout`).
 LAYOUT_KEYS = ('num_levels', 'strides', 'priors_per_location', 'base_prior_sizes')
+
+
+@dataclass(frozen=True)
+class HeadLayout:
+    """Where a dense head's outputs lie, and what kind of scores and boxes it gives.
+
+    Attributes:
+        num_levels: Its number of output levels.
+        strides: Per level, the prior generator's ``(w, h)`` stride.
+        priors_per_location: Per level, the anchors (priors) at each position.
+        base_prior_sizes: Per level, the sorted ``(w, h)`` of its base anchors (None for point heads).
+        sigmoid: Whether its class scores are per-class sigmoids (one channel per class).
+        anchor_head: Whether it is an mmdet ``AnchorHead`` whose boxes decode from anchor deltas.
+    """
+    num_levels: int
+    strides: List[Tuple[int, ...]]
+    priors_per_location: List[int]
+    base_prior_sizes: Optional[List[list]]
+    sigmoid: bool
+    anchor_head: bool
 
 
 def is_anchor_head(head: nn.Module) -> bool:
@@ -22,14 +43,19 @@ def is_anchor_head(head: nn.Module) -> bool:
     return isinstance(head, AnchorHead) and hasattr(head, 'bbox_coder')
 
 
-def layout_facts(head: nn.Module, cls_scores: Sequence[torch.Tensor]) -> Dict[str, Any]:
-    """The head's anchor layout, found from its prior generator and one output: see :data:`LAYOUT_KEYS`."""
+def dense_head_has_train_cfg(head: nn.Module) -> bool:
+    """Whether a dense head can compute its own loss: anchor heads assign targets with their ``train_cfg``,
+    FCOS-like heads need none."""
+    return getattr(head, 'train_cfg', None) is not None or not is_anchor_head(head)
+
+
+def layout_facts(head: nn.Module, cls_scores: Sequence[torch.Tensor]) -> HeadLayout:
+    """The head's anchor layout, found from its prior generator and one output."""
     num_classes = int(head.num_classes)
     cls_out = int(getattr(head, 'cls_out_channels', num_classes))
     generator = getattr(head, 'prior_generator', None)
     base = getattr(generator, 'base_anchors', None)
-    return dict(
-        head=type(head).__name__,
+    return HeadLayout(
         num_levels=len(cls_scores),
         strides=[tuple(int(v) for v in s) for s in getattr(generator, 'strides', [])],
         priors_per_location=[int(c.shape[1]) // cls_out for c in cls_scores],
@@ -37,8 +63,6 @@ def layout_facts(head: nn.Module, cls_scores: Sequence[torch.Tensor]) -> Dict[st
             sorted((round(float(a[2] - a[0]), 3), round(float(a[3] - a[1]), 3)) for a in level) for level in base],
         sigmoid=bool(getattr(head, 'use_sigmoid_cls', False)) and cls_out == num_classes,
         anchor_head=is_anchor_head(head),
-        # anchor heads assign targets with their train_cfg; FCOS-like heads need none
-        has_train_cfg=getattr(head, 'train_cfg', None) is not None or not is_anchor_head(head),
     )
 
 
@@ -83,31 +107,31 @@ class BatchMasks:
     """The valid-position masks of one batch, made once per map size and stride and shared by every model.
 
     Args:
-        data_samples: The batch's data samples.
+        batch: The batch (its data samples, and the memo the masks are kept in).
         batch_shape: ``(H_pad, W_pad)`` of the padded batch.
         device: Device of the masks.
     """
 
-    def __init__(self, data_samples: Sequence[Any], batch_shape: Tuple[int, int], device: torch.device) -> None:
-        self.data_samples = data_samples
+    def __init__(self, batch: SampleBatch, batch_shape: Tuple[int, int], device: torch.device) -> None:
+        self.batch = batch
         self.batch_shape = tuple(int(v) for v in batch_shape)
         self.device = device
-        self.img_shapes = memoized(data_samples, ('img_shapes', self.batch_shape),
-                                   lambda: img_shapes(data_samples, self.batch_shape))
+        self.img_shapes = batch.memoized(('img_shapes', self.batch_shape),
+                                         lambda: img_shapes(batch.data_samples, self.batch_shape))
 
     def spatial(self, size: Sequence[int], stride: Optional[Tuple[float, float]] = None) -> torch.Tensor:
         """``[B, H, W]`` mask of a map of ``size`` (with the head's ``(stride_h, stride_w)`` where known)."""
         size = (int(size[0]), int(size[1]))
         key = ('valid_mask', self.batch_shape, size, stride, str(self.device))
-        return memoized(self.data_samples, key,
-                        lambda: valid_mask(self.img_shapes, self.batch_shape, size, self.device, stride))
+        return self.batch.memoized(key, lambda: valid_mask(self.img_shapes, self.batch_shape, size, self.device,
+                                                           stride))
 
     def anchors(self, sizes: Sequence[Tuple[int, int]], strides: Sequence[Optional[Tuple[float, float]]],
                 priors_per_location: Sequence[int]) -> torch.Tensor:
         """``[B, N]`` mask of the flattened anchors (``priors_per_location`` per position of each level)."""
         sizes = tuple((int(s[0]), int(s[1])) for s in sizes)
         key = ('anchor_mask', self.batch_shape, sizes, tuple(strides), tuple(priors_per_location), str(self.device))
-        return memoized(self.data_samples, key, lambda: torch.cat([
+        return self.batch.memoized(key, lambda: torch.cat([
             self.spatial(size, stride).flatten(1).repeat_interleave(a, dim=1)
             for size, stride, a in zip(sizes, strides, priors_per_location)
         ], 1))

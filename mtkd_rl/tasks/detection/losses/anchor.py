@@ -11,6 +11,7 @@ import torch
 import torch.nn as nn
 
 from ..layout import flatten_levels
+from ...sample_batch import BatchLike, SampleBatch
 from .assignment import memoized_targets
 from .per_image import AVG_EPS, batch_and_per_image_losses, per_image_sum
 
@@ -49,9 +50,9 @@ class AnchorTargets:
     image_avg_factors: torch.Tensor
 
 
-def anchor_targets(head: nn.Module, cls_scores: Sequence[torch.Tensor], data_samples: Sequence[Any]) -> AnchorTargets:
+def anchor_targets(head: nn.Module, cls_scores: Sequence[torch.Tensor], batch: BatchLike) -> AnchorTargets:
     """The batch's targets for ``head``: assigned once per batch, feature-map sizes and assignment key."""
-    return memoized_targets('anchor_targets', head, cls_scores, data_samples, _assign_anchors)
+    return memoized_targets('anchor_targets', head, cls_scores, SampleBatch.of(batch), _assign_anchors)
 
 
 def _assign_anchors(head: nn.Module, sizes: Sequence[Tuple[int, int]], device: torch.device,
@@ -113,21 +114,21 @@ def anchor_head_per_image_loss(head: nn.Module, outs: Sequence[Sequence[torch.Te
 
 # ------------------------------------------------------------------- this head kind's entry points
 def anchor_head_per_image_detection_loss(head: nn.Module, outs: Sequence[Sequence[torch.Tensor]],
-                                         data_samples: Sequence[Any]) -> torch.Tensor:
+                                         batch: BatchLike) -> torch.Tensor:
     """The head's loss of each image alone, ``[B]``, from the batch's shared targets (:func:`anchor_targets`)."""
-    return anchor_head_per_image_loss(head, outs, anchor_targets(head, outs[0], data_samples))
+    return anchor_head_per_image_loss(head, outs, anchor_targets(head, outs[0], batch))
 
 
 def anchor_head_detection_losses(head: nn.Module, outs: Sequence[Sequence[torch.Tensor]],
-                                 data_samples: Sequence[Any],
+                                 batch: BatchLike,
                                  per_image: bool = True) -> Tuple[Dict[str, Any], Optional[torch.Tensor]]:
     """The student's batch loss dict (with gradient) and detached per-image loss from one assignment.
 
     Args:
         head: The student's ``bbox_head``.
         outs: The head's outputs.
-        data_samples: The batch's ``DetDataSample`` list.
+        batch: The batch's ``DetDataSample`` list (a :class:`SampleBatch` shares its targets).
         per_image: Whether to compute the per-image loss (None in its place if not).
     """
-    return batch_and_per_image_losses(head, outs, anchor_targets(head, outs[0], data_samples), anchor_head_losses,
+    return batch_and_per_image_losses(head, outs, anchor_targets(head, outs[0], batch), anchor_head_losses,
                                       anchor_head_per_image_loss, per_image)

@@ -9,7 +9,7 @@ from typing import Any, Callable, Hashable, Sequence
 import torch
 import torch.nn as nn
 
-from ...batch_cache import memoized
+from ...sample_batch import SampleBatch
 
 
 def describe_config(obj: Any) -> str:
@@ -54,7 +54,7 @@ def assignment_key(head: nn.Module) -> Hashable:
     return cached_assignment_key(head, _describe_anchor_assignment)
 
 
-def memoized_targets(kind: str, head: nn.Module, cls_scores: Sequence[torch.Tensor], data_samples: Sequence[Any],
+def memoized_targets(kind: str, head: nn.Module, cls_scores: Sequence[torch.Tensor], batch: SampleBatch,
                      assign: Callable) -> Any:
     """``assign(head, sizes, device, data_samples)``, once per batch, ``kind``, assignment key of ``head``
     (:func:`assignment_key`), feature-map sizes and device.
@@ -63,10 +63,10 @@ def memoized_targets(kind: str, head: nn.Module, cls_scores: Sequence[torch.Tens
         kind: The kind of targets (part of the memo key: ``'anchor_targets'``, ``'atss_targets'``).
         head: The head the targets are assigned for.
         cls_scores: Per level, the head's class scores (their sizes and device are part of the key).
-        data_samples: The batch's ``DetDataSample`` list.
+        batch: The batch (its ``DetDataSample`` list, and the memo the targets are kept in).
         assign: ``f(head, sizes, device, data_samples) -> targets``, called on the batch's first request.
     """
     sizes = tuple(tuple(int(v) for v in c.shape[-2:]) for c in cls_scores)
     device = cls_scores[0].device
     key = (kind, assignment_key(head), sizes, str(device))
-    return memoized(data_samples, key, lambda: assign(head, sizes, device, data_samples))
+    return batch.memoized(key, lambda: assign(head, sizes, device, batch.data_samples))

@@ -12,6 +12,7 @@ import torch
 import torch.nn as nn
 
 from ..layout import flatten_levels
+from ...sample_batch import BatchLike, SampleBatch
 from .assignment import memoized_targets
 from .per_image import AVG_EPS, batch_and_per_image_losses, classification_per_image
 
@@ -50,9 +51,9 @@ class ATSSTargets:
     avg_factor: Any
 
 
-def atss_targets(head: nn.Module, cls_scores: Sequence[torch.Tensor], data_samples: Sequence[Any]) -> ATSSTargets:
+def atss_targets(head: nn.Module, cls_scores: Sequence[torch.Tensor], batch: BatchLike) -> ATSSTargets:
     """The batch's ATSS targets for ``head``: assigned once per batch, feature-map sizes and assignment key."""
-    return memoized_targets('atss_targets', head, cls_scores, data_samples, _assign_atss)
+    return memoized_targets('atss_targets', head, cls_scores, SampleBatch.of(batch), _assign_atss)
 
 
 def _assign_atss(head: nn.Module, sizes: Sequence[Tuple[int, int]], device: torch.device,
@@ -123,21 +124,21 @@ def atss_head_per_image_loss(head: nn.Module, outs: Sequence[Sequence[torch.Tens
 
 # ------------------------------------------------------------------- this head kind's entry points
 def atss_head_per_image_detection_loss(head: nn.Module, outs: Sequence[Sequence[torch.Tensor]],
-                                       data_samples: Sequence[Any]) -> torch.Tensor:
+                                       batch: BatchLike) -> torch.Tensor:
     """The head's loss of each image alone, ``[B]``, from the batch's shared targets (:func:`atss_targets`)."""
-    return atss_head_per_image_loss(head, outs, atss_targets(head, outs[0], data_samples))
+    return atss_head_per_image_loss(head, outs, atss_targets(head, outs[0], batch))
 
 
 def atss_head_detection_losses(head: nn.Module, outs: Sequence[Sequence[torch.Tensor]],
-                               data_samples: Sequence[Any],
+                               batch: BatchLike,
                                per_image: bool = True) -> Tuple[Dict[str, Any], Optional[torch.Tensor]]:
     """The student's batch loss dict (with gradient) and detached per-image loss from one assignment.
 
     Args:
         head: The student's ``bbox_head``.
         outs: The head's outputs.
-        data_samples: The batch's ``DetDataSample`` list.
+        batch: The batch's ``DetDataSample`` list (a :class:`SampleBatch` shares its targets).
         per_image: Whether to compute the per-image loss (None in its place if not).
     """
-    return batch_and_per_image_losses(head, outs, atss_targets(head, outs[0], data_samples), atss_head_losses,
+    return batch_and_per_image_losses(head, outs, atss_targets(head, outs[0], batch), atss_head_losses,
                                       atss_head_per_image_loss, per_image)

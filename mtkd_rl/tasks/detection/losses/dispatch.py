@@ -13,6 +13,7 @@ from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 
+from ...sample_batch import BatchLike, SampleBatch
 from .anchor import anchor_head_detection_losses, anchor_head_per_image_detection_loss, batched_anchor_head
 from .atss import atss_head_detection_losses, atss_head_per_image_detection_loss, batched_atss_head
 from .loss_by_feat import per_image_loss_by_image
@@ -28,9 +29,9 @@ class DenseHeadLosses:
 
     Attributes:
         handles: Whether a head is of this kind (computes its loss with the kind's own mmdet code).
-        per_image_detection_loss: ``f(head, outs, data_samples) -> [B]``, each image's loss from the batch's
+        per_image_detection_loss: ``f(head, outs, batch) -> [B]``, each image's loss from the batch's
             shared targets.
-        detection_losses: ``f(head, outs, data_samples, per_image) -> (loss dict, [B] or None)``, the batch
+        detection_losses: ``f(head, outs, batch, per_image) -> (loss dict, [B] or None)``, the batch
             loss dict and the per-image loss from one assignment; None where the batch loss is the head's own
             ``loss_by_feat`` (FCOS).
     """
@@ -56,7 +57,7 @@ def dense_head_losses(head: nn.Module) -> Optional[DenseHeadLosses]:
     return None
 
 
-def per_image_detection_loss(head: nn.Module, outs: HeadOutputs, data_samples: Sequence[Any]) -> torch.Tensor:
+def per_image_detection_loss(head: nn.Module, outs: HeadOutputs, batch: BatchLike) -> torch.Tensor:
     """A dense head's own detection loss against the ground truth, one value per image: ``[B]``.
 
     Each image's loss is normalised by its own positives (mmdet counts at least one, so an image without
@@ -68,15 +69,17 @@ def per_image_detection_loss(head: nn.Module, outs: HeadOutputs, data_samples: S
     Args:
         head: The detector's ``bbox_head`` (in :func:`~.loss_by_feat.loss_mode` where its outputs depend on it).
         outs: The head's outputs (``head(x)``: class scores, box predictions, ... per level).
-        data_samples: The batch's ``DetDataSample`` list.
+        batch: The batch's ``DetDataSample`` list; a :class:`~mtkd_rl.tasks.sample_batch.SampleBatch` shares
+            its targets with every head of the same assignment.
     """
+    batch = SampleBatch.of(batch)
     kind = dense_head_losses(head)
     if kind is None:
-        return per_image_loss_by_image(head, outs, data_samples)
-    return kind.per_image_detection_loss(head, outs, data_samples)
+        return per_image_loss_by_image(head, outs, batch.data_samples)
+    return kind.per_image_detection_loss(head, outs, batch)
 
 
-def detection_losses(head: nn.Module, outs: HeadOutputs, data_samples: Sequence[Any],
+def detection_losses(head: nn.Module, outs: HeadOutputs, batch: BatchLike,
                      per_image: bool = True) -> StudentLosses:
     """The student's head: its mmdet loss dict (with gradient) and its detached per-image loss ``[B]``.
 
@@ -85,17 +88,19 @@ def detection_losses(head: nn.Module, outs: HeadOutputs, data_samples: Sequence[
     Args:
         head: The student's ``bbox_head``.
         outs: The head's outputs.
-        data_samples: The batch's ``DetDataSample`` list.
+        batch: The batch's ``DetDataSample`` list (a :class:`~mtkd_rl.tasks.sample_batch.SampleBatch` shares
+            its targets).
         per_image: Whether to compute the per-image loss (None in its place if not).
     """
+    batch = SampleBatch.of(batch)
     kind = dense_head_losses(head)
     if kind is not None and kind.detection_losses is not None:
-        return kind.detection_losses(head, outs, data_samples, per_image)
+        return kind.detection_losses(head, outs, batch, per_image)
     from mmdet.models.utils import unpack_gt_instances
     detached = tuple([o.detach() for o in out] for out in outs)
-    gts, ignores, metas = unpack_gt_instances(data_samples)
+    gts, ignores, metas = unpack_gt_instances(batch.data_samples)
     losses = head.loss_by_feat(*outs, gts, metas, ignores)
     if not per_image:
         return losses, None
     with torch.no_grad():
-        return losses, per_image_detection_loss(head, detached, data_samples)
+        return losses, per_image_detection_loss(head, detached, batch)

@@ -10,7 +10,7 @@ from typing import Any, Hashable, Sequence, Tuple
 import torch
 import torch.nn as nn
 
-from ...batch_cache import memoized
+from ...sample_batch import BatchLike, SampleBatch
 from ..layout import flatten_levels
 from .assignment import cached_assignment_key, describe_config
 from .per_image import AVG_EPS, classification_per_image
@@ -58,13 +58,14 @@ class PointTargets:
 
 
 def point_targets(head: nn.Module, outs: Sequence[Sequence[torch.Tensor]],
-                  data_samples: Sequence[Any]) -> PointTargets:
+                  batch: BatchLike) -> PointTargets:
     """The batch's point targets for ``head``: assigned once per batch, feature-map sizes and assignment key."""
     cls_scores, bbox_preds = outs[0], outs[1]
     sizes = tuple(tuple(int(v) for v in c.shape[-2:]) for c in cls_scores)
     dtype, device = bbox_preds[0].dtype, bbox_preds[0].device
     key = ('point_targets', point_assignment_key(head), sizes, str(dtype), str(device))
-    return memoized(data_samples, key, lambda: _assign_points(head, sizes, dtype, device, data_samples))
+    batch = SampleBatch.of(batch)
+    return batch.memoized(key, lambda: _assign_points(head, sizes, dtype, device, batch.data_samples))
 
 
 def _assign_points(head: nn.Module, sizes: Sequence[Tuple[int, int]], dtype: torch.dtype, device: torch.device,
@@ -117,6 +118,6 @@ def point_head_per_image_loss(head: nn.Module, outs: Sequence[Sequence[torch.Ten
 
 # ------------------------------------------------------------------- this head kind's entry point
 def point_head_per_image_detection_loss(head: nn.Module, outs: Sequence[Sequence[torch.Tensor]],
-                                        data_samples: Sequence[Any]) -> torch.Tensor:
+                                        batch: BatchLike) -> torch.Tensor:
     """The head's loss of each image alone, ``[B]``, from the batch's shared targets (:func:`point_targets`)."""
-    return point_head_per_image_loss(head, outs, point_targets(head, outs, data_samples))
+    return point_head_per_image_loss(head, outs, point_targets(head, outs, batch))
