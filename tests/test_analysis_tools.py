@@ -180,7 +180,7 @@ def test_groups_of_detection_and_segmentation_images():
 def test_study_weights_after_the_warmup(resumed_run, tmp_path):
     """The study reports the mean weights the agent chose, after its warm-up, next to the mean over the run."""
     import shutil
-    from mtkd_rl.study import read_run
+    from mtkd_rl.analysis import read_run
     work_dir, first, second = resumed_run
     run_dir = tmp_path / 'run'
     shutil.copytree(work_dir, run_dir)

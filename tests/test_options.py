@@ -124,7 +124,7 @@ def test_teacher_check_options_are_checked(kw, key):
 def test_harness_variant_values_are_checked_before_any_run():
     """``MTKD-RL:correctness_gate=false`` is the boolean False (as --cfg-options reads it); ``=no`` stops at
     once, before any run starts, naming the variant and the key."""
-    from mtkd_rl.study import parse_variant
+    from mtkd_rl.analysis import parse_variant
     assert parse_variant('MTKD-RL:correctness_gate=false').options == dict(correctness_gate=False)
     assert parse_variant('MTKD-RL:correctness_gate=True').options == dict(correctness_gate=True)
     with pytest.raises(ValueError, match=r"--weightings 'MTKD-RL:correctness_gate=no': model\.weighting\.correctness_gate must "

@@ -1,5 +1,6 @@
-"""The weighting comparison (mtkd_rl/study.py, tools/analysis_tools/compare_weightings.py), its control
-weighting ONES and the label-order transform of the mixed Fashion-MNIST pool."""
+"""The weighting comparison (mtkd_rl/analysis/comparison_*.py, and its driver tools/analysis_tools/
+compare_weightings.py with weighting_study.py and study_process.py), its control weighting ONES and the
+label-order transform of the mixed Fashion-MNIST pool."""
 import csv
 import json
 import os
@@ -18,12 +19,16 @@ from mmengine.config import Config
 
 from conftest import FMNIST_CFG, MTKDRL_CONFIG, REPO, SMALL_RUN, cfg_options, run_tool
 
+from mtkd_rl.analysis import (STUDENT_ALONE, Variant, main_metric, parse_variant, variant_config,
+                              variant_weighting)
 from mtkd_rl.registry import TEACHER_WEIGHTINGS, build
-from mtkd_rl.study import (STUDENT_ALONE, Study, Variant, main_metric, parse_variant, variant_config,
-                           variant_weighting)
 from mtkd_rl.weighting import DistillationTerms
 
 TOOL = 'tools/analysis_tools/compare_weightings.py'
+#: The driver's folder: weighting_study.py and study_process.py are imported from it, as the tool does.
+ANALYSIS_TOOLS = osp.join(REPO, 'tools', 'analysis_tools')
+sys.path.insert(0, ANALYSIS_TOOLS)
+from weighting_study import Study  # noqa: E402
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -238,15 +243,16 @@ def test_tool_script_is_the_packages_own(tmp_path, monkeypatch):
 
 def _lock_holder(folder):
     """A process that holds the study lock on ``folder`` until killed."""
-    code = ('import sys, time; from mtkd_rl.study_process import StudyLock; lock = StudyLock(sys.argv[1]).__enter__();'
-            ' print("locked", flush=True); time.sleep(600)')
-    proc = subprocess.Popen([sys.executable, '-c', code, str(folder)], stdout=subprocess.PIPE, text=True)
+    code = ('import sys, time; sys.path.insert(0, sys.argv[2]); from study_process import StudyLock;'
+            ' lock = StudyLock(sys.argv[1]).__enter__(); print("locked", flush=True); time.sleep(600)')
+    proc = subprocess.Popen([sys.executable, '-c', code, str(folder), ANALYSIS_TOOLS], stdout=subprocess.PIPE,
+                            text=True)
     assert proc.stdout.readline().strip() == 'locked'
     return proc
 
 
 def test_a_second_study_on_a_locked_folder_stops(tmp_path):
-    from mtkd_rl.study_process import StudyBusyError
+    from study_process import StudyBusyError
     holder = _lock_holder(tmp_path / 'study')
     try:
         study = Study(MTKDRL_CONFIG, [parse_variant('AVER')], [0], str(tmp_path / 'study'))
@@ -314,7 +320,7 @@ def test_stopping_the_harness_stops_its_run(fashion_mnist, random_teachers, tmp_
 
 def test_report_of_one_seed_has_no_std_and_says_so(tmp_path):
     """The sample std of one value is undefined: the table says so instead of printing ± 0.00."""
-    from mtkd_rl.study import RunResult, write_reports
+    from mtkd_rl.analysis import RunResult, write_reports
     runs = [RunResult('AVER', 0, 71.5, {'w_logit.a': 0.5, 'w_logit.b': 0.5}, 'x', {'w_logit.a': 0.5,
                                                                                    'w_logit.b': 0.5}),
             RunResult('CA-MKD', 0, 72.25, {}, 'y'), RunResult('CA-MKD', 1, 73.75, {}, 'z')]
@@ -327,7 +333,7 @@ def test_report_of_one_seed_has_no_std_and_says_so(tmp_path):
 def test_report_says_when_a_run_never_left_the_warm_up(tmp_path):
     """An MTKD-RL run whose every logged iteration was warm-up has no weights the agent chose: its weight cells
     say so and a note under the table names the fix, instead of blank cells."""
-    from mtkd_rl.study import RunResult, write_reports
+    from mtkd_rl.analysis import RunResult, write_reports
     warm = {'w_logit.a': 1.0, 'w_feature.a': 1.0}
     runs = [RunResult('MTKD-RL', 0, 60.0, warm, 'x', {}, 100.0), RunResult('AVER', 0, 61.0, {
         'w_logit.a': 1.0, 'w_feature.a': 1.0}, 'y', {'w_logit.a': 1.0, 'w_feature.a': 1.0})]
@@ -338,6 +344,19 @@ def test_report_says_when_a_run_never_left_the_warm_up(tmp_path):
             'so the agent never chose the weights') in table
     assert "lower the hook's warmup_epochs / warmup_iters" in table
     assert '| AVER | 61.00 (1 seed, no std) | 61.00 | 1.000 / 1.000 |' in table
+
+
+def test_a_run_without_training_records_is_read(tmp_path):
+    """A schedule shorter than the logging interval leaves validation records only: the run's value is read,
+    with no weights; a metric no log holds is an error naming it."""
+    from mtkd_rl.analysis import read_run
+    log_dir = tmp_path / '20240101_000000' / 'vis_data'
+    log_dir.mkdir(parents=True)
+    (log_dir / 'scalars.json').write_text(json.dumps({'accuracy/top1': 40.0, 'step': 1}) + '\n')
+    result = read_run(str(tmp_path), 'accuracy/top1', STUDENT_ALONE, 0)
+    assert result.value == 40.0 and result.weights == {} and result.warmup_end is None
+    with pytest.raises(RuntimeError, match="no validation record with 'coco/bbox_mAP'"):
+        read_run(str(tmp_path), 'coco/bbox_mAP', STUDENT_ALONE, 0)
 
 
 def test_an_interrupted_run_resumes_from_an_intact_checkpoint_or_starts_again(tmp_path):

@@ -9,7 +9,7 @@ On a GPU machine, from the repository root, with CIFAR-100 in ``data/cifar100`` 
 2. trains the pool's teachers (RegNetY-400MF, RegNetX-400MF, ResNet-32x4, WRN-28-4) with their configs in
    ``configs/cls/cifar100/teachers`` (240 epochs each), into ``WORK_DIR/teachers/<config name>``;
 3. for each student (RegNetX-200MF, MobileNetV2, ShuffleNetV2, ResNet-56), runs the seeded comparison of
-   ``tools/analysis_tools/compare_weightings.py`` (:class:`mtkd_rl.study.Study`) on its MTKD-RL config with the
+   ``tools/analysis_tools/compare_weightings.py`` (:class:`weighting_study.Study`) on its MTKD-RL config with the
    trained teachers: the student alone, AVER, EBKD, CA-MKD, MTKD-RL and MTKD-RL with dynamic fusion, seeds
    0, 1, 2, and each teacher's own top-1, into ``WORK_DIR/<student>``;
 4. writes ``WORK_DIR/results.md``: every student's table.
@@ -27,6 +27,8 @@ import sys
 from typing import Dict, List, Optional, Sequence
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+#: The folder of the comparison's driver (``weighting_study.py``).
+ANALYSIS_TOOLS = osp.join(osp.dirname(osp.abspath(__file__)), 'analysis_tools')
 CONFIG_DIR = osp.join(REPO, 'configs', 'cls', 'cifar100')
 #: The students of the paper's CIFAR-100 table and their MTKD-RL configs (which also name the teacher pool).
 STUDENTS = {s: osp.join(CONFIG_DIR, f'mtkdrl_{s}_cifar-kd-pool4_1xb64-240e_cifar100.py')
@@ -165,8 +167,10 @@ def main(argv: Optional[Sequence[str]] = None) -> str:
     from mmengine.config import Config
 
     import mtkd_rl  # noqa: F401
-    from mtkd_rl.study import Study, parse_variant
+    from mtkd_rl.analysis import parse_variant
     from mtkd_rl.tool_scripts import tool_script
+    sys.path.insert(0, ANALYSIS_TOOLS)
+    from weighting_study import Study
     variants = [parse_variant(v) for v in args.weightings]
     train_script, python = tool_script('train.py'), sys.executable
     extra = smoke_schedule() if args.smoke else {}

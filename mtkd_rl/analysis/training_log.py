@@ -110,21 +110,61 @@ def _read_run(path: str) -> RunFolder:
     return run
 
 
+class NoTrainingRecordsError(FileNotFoundError):
+    """The work dir holds no scalar log with training records."""
+
+
+def scalar_logs(work_dir: str) -> List[str]:
+    """The ``scalars.json`` of every run in ``work_dir``, oldest first (timestamps sort by time).
+
+    Args:
+        work_dir: The work dir of a training.
+
+    Returns:
+        The paths ``WORK_DIR/<timestamp>/vis_data/scalars.json``; none for a missing work dir.
+    """
+    if not osp.isdir(work_dir):
+        return []
+    paths = (osp.join(work_dir, name, 'vis_data', 'scalars.json') for name in sorted(os.listdir(work_dir)))
+    return [path for path in paths if osp.isfile(path)]
+
+
 def find_runs(work_dir: str) -> List[RunFolder]:
-    """All runs of ``work_dir`` that logged training scalars, oldest first (timestamps sort by time)."""
+    """All runs of ``work_dir`` that logged training scalars, oldest first (timestamps sort by time).
+
+    Raises:
+        FileNotFoundError: ``work_dir`` does not exist.
+        NoTrainingRecordsError: No run of ``work_dir`` logged a training record.
+    """
     if not osp.isdir(work_dir):
         raise FileNotFoundError(f'WORK_DIR {work_dir} does not exist: give the work_dir of a training run')
-    runs = []
-    for name in sorted(os.listdir(work_dir)):
-        if osp.isfile(osp.join(work_dir, name, 'vis_data', 'scalars.json')):
-            run = _read_run(osp.join(work_dir, name))
-            if run.train:
-                runs.append(run)
+    runs = [run for run in (_read_run(osp.dirname(osp.dirname(path))) for path in scalar_logs(work_dir))
+            if run.train]
     if not runs:
-        raise FileNotFoundError(
+        raise NoTrainingRecordsError(
             f'no training scalars under {work_dir}: expected WORK_DIR/<timestamp>/vis_data/scalars.json with '
             f"training records (mmengine's LocalVisBackend writes it; keep it in the config's visualizer)")
     return runs
+
+
+def last_validation(work_dir: str, key: str) -> Optional[dict]:
+    """The newest validation record that holds ``key``, over every run of ``work_dir``.
+
+    Unlike :func:`load_training_log`, this reads every run, also one that only validated.
+
+    Args:
+        work_dir: The work dir of a training.
+        key: A validation metric as logged, e.g. ``'accuracy/top1'`` (training records never hold it).
+
+    Returns:
+        The record, or None when no run logged ``key``.
+    """
+    last = None
+    for path in scalar_logs(work_dir):
+        for record in read_scalars(path):
+            if key in record:
+                last = record
+    return last
 
 
 def _hook_warmup(config_path: str) -> Optional[Tuple[str, int]]:

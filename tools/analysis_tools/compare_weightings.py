@@ -10,16 +10,20 @@ Example::
 Each run is an ordinary ``tools/train.py`` run in ``WORK_DIR/<variant>/seed_<seed>``. Finished runs are
 skipped and interrupted ones resume, so the same command continues a study. ``WORK_DIR`` gets
 ``results.md``, ``results.csv`` and ``results.png``.
+
+The driver is :class:`weighting_study.Study`, beside this script (Python puts the script's folder on
+``sys.path``, in a checkout and in a wheel's ``mtkd_rl/.mim/tools`` alike).
 """
 import argparse
 
 from mmengine.config import DictAction
 
 import mtkd_rl  # noqa: F401
-from mtkd_rl.study import Study, parse_variant
+from mtkd_rl.analysis import parse_variant
+from weighting_study import Study
 
 
-def parse_args():
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Train and compare teacher weightings over seeds')
     parser.add_argument('config', help='a MultiTeacherDistiller config')
     parser.add_argument('--weightings', nargs='*', default=[],
@@ -36,7 +40,7 @@ def parse_args():
     return parser.parse_args()
 
 
-def main():
+def main() -> None:
     args = parse_args()
     study = Study(args.config, [parse_variant(v) for v in args.weightings], args.seeds, args.work_dir,
                   cfg_options=args.cfg_options, student_alone=args.student_alone,

@@ -9,6 +9,8 @@ run trains must not leave that run behind to collide with the next study. Hence:
 - each run in its own process group, the whole group stopped when the study is interrupted
   (:func:`stop_process_group`, :func:`stop_on_sigterm`), and told by the kernel to stop when the study
   dies without a chance to clean up, e.g. on SIGKILL (:func:`stop_with_parent`, Linux).
+
+The driver, ``weighting_study.py`` beside this file, imports it as a sibling module on ``sys.path``.
 """
 import ctypes
 import errno
@@ -21,7 +23,7 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
-from typing import Optional
+from typing import Iterator, Optional
 
 #: The lock file in a study's folder.
 LOCK_FILE = '.study.lock'
@@ -134,7 +136,7 @@ def stop_process_group(proc: subprocess.Popen, grace_s: float = STOP_GRACE_S) ->
 
 
 @contextmanager
-def stop_on_sigterm():
+def stop_on_sigterm() -> Iterator[None]:
     """Turn SIGTERM into ``KeyboardInterrupt`` for the block (main thread only), so that a study stopped by
     ``kill`` stops its run as Ctrl-C does."""
     if threading.current_thread() is not threading.main_thread():
