@@ -25,7 +25,7 @@ import mtkd_rl  # noqa: E402,F401
 from mtkd_rl.registry import build  # noqa: E402
 from conftest import EVERY_OPTIONAL_TERM, assert_equal_losses, count_calls  # noqa: E402
 from mtkd_rl.tasks import IterationContext, SegmentationAdapter  # noqa: E402
-from mtkd_rl.tasks.segmentation import resize_labels  # noqa: E402
+from mtkd_rl.tasks.pixel_maps import resize_labels  # noqa: E402
 
 register_all_modules(init_default_scope=False)
 
@@ -417,7 +417,7 @@ def test_distiller_loss_gradients_reach_student_and_connectors_only(mixed_pool, 
 
 
 def test_only_the_terms_the_weighting_reads_are_computed_and_losses_stay(mixed_pool, monkeypatch):
-    from mtkd_rl.tasks import segmentation
+    from mtkd_rl.tasks import pixel_maps, segmentation
     from mtkd_rl.weighting import AverageWeighting
     model = mixed_pool
     model.weighting = AverageWeighting(3)
@@ -425,7 +425,8 @@ def test_only_the_terms_the_weighting_reads_are_computed_and_losses_stay(mixed_p
     counts, captured = {}, []
     for owner, name in ((segmentation, 'masked_pixel_ce'), (segmentation, 'masked_pixel_nll'),
                         (segmentation, 'global_pool'),
-                        (segmentation, 'reduce_per_sample'), (model.task, 'cosine')):
+                        (segmentation, 'reduce_per_sample'), (pixel_maps, 'reduce_per_sample'),
+                        (model.task, 'cosine')):
         count_calls(monkeypatch, owner, name, counts)
     terms_of = model.task.terms
     monkeypatch.setattr(model.task, 'terms', lambda *a, **k: captured.append(terms_of(*a, **k)) or captured[-1])

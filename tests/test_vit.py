@@ -12,7 +12,7 @@ from mmpretrain.structures import DataSample
 
 import mtkd_rl  # noqa: F401
 from mtkd_rl.tasks import IterationContext
-from mtkd_rl.tasks.base import global_pool, soft_cross_entropy
+from mtkd_rl.tasks.reductions import global_pool, soft_cross_entropy
 from mtkd_rl.tasks.classifier_outputs import head_input_from, run_classifier
 from conftest import FMNIST_CFG, SMALL_RUN, TEACHER_CONFIGS, cfg_options, run_tool
 from test_e2e_classification import MMPRETRAIN_TEST, accuracy

@@ -11,7 +11,7 @@ from mmengine.registry import MODELS as MMENGINE_MODELS
 
 from mtkd_rl.registry import MODELS, TEACHER_WEIGHTINGS, build
 from mtkd_rl.tasks import IterationContext, ModelShapes, TaskAdapter
-from mtkd_rl.tasks.base import TASK_ADAPTERS, default_adapter
+from mtkd_rl.tasks.toolboxes import TASK_ADAPTERS, default_adapter
 from mtkd_rl.weighting import (COMMON_TERMS, DistillationTerms, TeacherWeighting, TeacherWeights,
                               normalized_reward, restrict_weights)
 from .teacher_check import TeacherPoolCheck

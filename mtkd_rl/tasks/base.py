@@ -5,13 +5,14 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from mtkd_rl.options import check_size
 from mtkd_rl.registry import build
 from mtkd_rl.weighting import COMMON_TERMS, DistillationTerms
 from mtkd_rl.weighting.base import StudentOutput
 from .context import IterationContext
+from .reductions import pooled_cosine
+from .toolboxes import MODEL_KINDS, default_adapter, describe_model, toolbox_of
 
 
 @dataclass
@@ -60,39 +61,6 @@ class ModelShapes:
     embedding_dim: int
     summary_dim: int
     num_classes: int
-
-
-#: What the models of each OpenMMLab toolbox are, for messages.
-MODEL_KINDS = {'mmpretrain': 'classifier', 'mmdet': 'detector', 'mmseg': 'segmentor'}
-
-
-def toolbox_of(model: nn.Module) -> Optional[str]:
-    """The OpenMMLab toolbox ``model``'s class comes from (``mmpretrain``, ``mmdet``, ``mmseg``), or None."""
-    toolbox = type(model).__module__.split('.')[0]
-    return toolbox if toolbox in MODEL_KINDS else None
-
-
-#: The task adapter of each toolbox's students; mmdet students with an RPN and a RoI head take
-#: ``TWO_STAGE_ADAPTER``.
-TASK_ADAPTERS = {'mmpretrain': 'ClassificationAdapter', 'mmdet': 'DetectionAdapter', 'mmseg': 'SegmentationAdapter'}
-TWO_STAGE_ADAPTER = 'TwoStageDetectionAdapter'
-
-
-def default_adapter(student: nn.Module) -> Optional[str]:
-    """The registered name of the task adapter for ``student``, or None for a model of no known toolbox."""
-    toolbox = toolbox_of(student)
-    if toolbox is None:
-        return None
-    two_stage = getattr(student, 'rpn_head', None) is not None and getattr(student, 'roi_head', None) is not None
-    return TWO_STAGE_ADAPTER if toolbox == 'mmdet' and two_stage else TASK_ADAPTERS[toolbox]
-
-
-def describe_model(model: nn.Module) -> str:
-    """``model`` in words, e.g. ``'an mmdet detector (RetinaNet)'``."""
-    toolbox = toolbox_of(model)
-    if toolbox is None:
-        return f'a {type(model).__name__}'
-    return f'an {toolbox} {MODEL_KINDS[toolbox]} ({type(model).__name__})'
 
 
 def merge_partial(default: dict, partial: dict) -> dict:
@@ -323,30 +291,3 @@ class TaskAdapter(nn.Module):
             feature_teacher_loss=feature_teacher_loss,
             teacher_accuracy=accuracy,
             student_outputs=student_outputs)
-
-
-def global_pool(x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
-    """Average ``[B, C, H, W]`` over H, W (only where ``mask`` [B, H, W] is true) to ``[B, C]``."""
-    if mask is None:
-        return x.mean((2, 3))
-    m = mask.unsqueeze(1).to(x.dtype)
-    return (x * m).sum((2, 3)) / m.sum((2, 3)).clamp_min(1.0)
-
-
-def pooled_cosine(student: Sequence[torch.Tensor], teacher: Sequence[torch.Tensor]) -> torch.Tensor:
-    """Cosine similarity of globally pooled student and teacher maps, averaged over levels: ``[B]``."""
-    cos = [F.cosine_similarity(global_pool(s), global_pool(t), dim=1) for s, t in zip(student, teacher)]
-    return torch.stack(cos, 0).mean(0)
-
-
-def soft_cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Per-sample cross-entropy against class indices ``[B]`` or class scores ``[B, C]``."""
-    if target.dim() == logits.dim():
-        return -(target * F.log_softmax(logits, dim=1)).sum(1)
-    return F.cross_entropy(logits, target, reduction='none')
-
-
-def prediction_entropy(logits: torch.Tensor, class_dim: int = 1) -> torch.Tensor:
-    """Entropy of ``softmax(logits)`` along ``class_dim``."""
-    log_p = F.log_softmax(logits, dim=class_dim)
-    return -(log_p.exp() * log_p).sum(class_dim)

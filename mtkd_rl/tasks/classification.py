@@ -6,9 +6,10 @@ import torch
 import torch.nn as nn
 
 from mtkd_rl.registry import MODELS
-from .base import ModelPass, ModelShapes, TaskAdapter, global_pool, prediction_entropy, soft_cross_entropy
+from .base import ModelPass, ModelShapes, TaskAdapter
 from .classifier_outputs import head_input_from, run_classifier
 from .context import IterationContext
+from .reductions import global_pool, prediction_entropy, soft_cross_entropy
 from .sample_batch import SampleBatch
 
 

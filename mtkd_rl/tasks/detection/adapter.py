@@ -29,8 +29,8 @@ import torch.nn.functional as F
 
 from mtkd_rl.registry import MODELS, build
 from mtkd_rl.weighting.base import StudentOutput
-from ..base import global_pool
 from ..context import IterationContext
+from ..reductions import global_pool
 from .detector_adapter import DetectorAdapter
 from .layout import LAYOUT_KEYS, BatchMasks, dense_head_has_train_cfg, flatten_levels, layout_facts
 from .losses import detection_losses, loss_mode, per_image_detection_loss

@@ -5,8 +5,9 @@ from typing import List, Optional, Sequence, Union
 import torch
 import torch.nn.functional as F
 
-from ..base import TaskAdapter, global_pool
+from ..base import TaskAdapter
 from ..context import IterationContext
+from ..reductions import global_pool
 from .passes import DetectorPass
 
 

@@ -39,8 +39,9 @@ from mtkd_rl.options import check_number
 from mtkd_rl.recording import recorded_calls, recorded_outputs
 from mtkd_rl.registry import MODELS
 from mtkd_rl.weighting.base import StudentOutput
-from ..base import TaskAdapter, global_pool
+from ..base import TaskAdapter
 from ..context import IterationContext
+from ..reductions import global_pool
 from .adapter import DetectionAdapter
 from .detector_adapter import DetectorAdapter
 from .layout import BatchMasks
