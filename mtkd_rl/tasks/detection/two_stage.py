@@ -311,8 +311,8 @@ class TwoStageDetectionAdapter(TaskAdapter):
         """Check the student's kind, classes, which teachers can teach logits and what each teacher needs."""
         if not student.extra.get('two_stage'):
             raise ValueError(f"model.task is TwoStageDetectionAdapter but model.student's {student.extra.get('head')} "
-                             f"is a one-stage detector; use model.task=dict(type='mtkd_rl.DetectionAdapter'), or "
-                             f"type='mtkd_rl.MixedPoolDetectionAdapter' with the two-stage teachers as "
+                             f"is a one-stage detector; use model.task=dict(type='DetectionAdapter'), or "
+                             f"type='MixedPoolDetectionAdapter' with the two-stage teachers as "
                              f"feature_only_teachers")
         super().validate(student, teachers, names)
         names = list(names)
