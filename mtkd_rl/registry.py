@@ -1,8 +1,10 @@
 """Registries of mtkd_rl, children of mmengine's, so configs of any OpenMMLab toolbox can use them.
 
-Under a config whose ``default_scope`` is mmpretrain, mmdet or mmseg, write our types with the ``mtkd_rl.``
-prefix (``type='mtkd_rl.MultiTeacherDistiller'``). Inside our components, :func:`build` resolves our own
-types without the prefix while nested toolbox types (students, teachers) stay in the config's scope.
+Under a config whose ``default_scope`` is mmpretrain, mmdet or mmseg, write the types the Runner builds with the
+``mtkd_rl.`` prefix (``type='mtkd_rl.MultiTeacherDistiller'``, the hook, the loop, data samplers, transforms),
+and the types the distiller builds (``model.task``, its losses, ``model.connector``, ``model.weighting``) without
+it (``type='LogitKL'``). :func:`build` resolves those plain names whatever the scope, still accepts them with
+the prefix, and leaves nested toolbox types (students, teachers) in the config's scope.
 """
 from typing import Any, Optional
 

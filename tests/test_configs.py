@@ -1,7 +1,8 @@
-"""The configs under configs/: every file parses; every distiller names teachers whose config resolves and whose
-model builds; every classification model (plain or a distiller's student) builds and predicts, on a dummy batch
-of its config's input size, as many classes as its teachers; teacher checkpoints are model-zoo URLs or the
-work_dirs of their own teacher config.
+"""The configs under configs/: every file parses and follows the registry prefix rule (``mtkd_rl.`` on what the
+Runner builds, none on what the distiller builds); every distiller names teachers whose config resolves and
+whose model builds; every classification model (plain or a distiller's student) builds and predicts, on a dummy
+batch of its config's input size, as many classes as its teachers; teacher checkpoints are model-zoo URLs or
+the work_dirs of their own teacher config.
 
 Models are built on CPU without pretrained weights (backbone ``init_cfg`` set aside; building never downloads).
 Teacher builds and student outputs are cached: a teacher or student shared by many configs is built once.
@@ -195,6 +196,143 @@ for _path in CONFIGS:
 def test_config_parses(path):
     cfg = _parse(path)
     assert isinstance(cfg, Config)
+
+
+# The registry prefix, one rule (docs/user_guides/writing_configs.md, "Why the `mtkd_rl.` prefix"): what the
+# Runner builds carries 'mtkd_rl.', what the distiller builds itself is written without it.
+PREFIX = 'mtkd_rl.'
+#: The distiller's keys whose types it builds itself (``mtkd_rl.registry.build``): written without the prefix.
+NESTED_KEYS = ('task', 'connector', 'weighting')
+RULE_DOC = "docs/user_guides/writing_configs.md, 'Why the mtkd_rl. prefix'"
+
+
+@lru_cache(maxsize=None)
+def _runner_built_types() -> Tuple[frozenset, frozenset]:
+    """Our types the Runner builds: (those of ``model.type``, those of hooks, loops, samplers and transforms)."""
+    from mtkd_rl import registry
+    for reg in (registry.MODELS, registry.HOOKS, registry.LOOPS, registry.DATA_SAMPLERS, registry.TRANSFORMS):
+        reg.import_from_location()
+    models = frozenset(n for n in registry.MODELS.module_dict if n.endswith('Distiller'))
+    others = frozenset(n for reg in (registry.HOOKS, registry.LOOPS, registry.DATA_SAMPLERS, registry.TRANSFORMS)
+                       for n in reg.module_dict)
+    return models, others
+
+
+def _typed(node, key: str):
+    """Yield ``(key of the type, type)`` for every dict with a string ``type`` in ``node``, dicts and lists
+    walked recursively."""
+    if isinstance(node, dict):
+        if isinstance(node.get('type'), str):
+            yield f'{key}.type', node['type']
+        for k, v in node.items():
+            yield from _typed(v, f'{key}.{k}')
+    elif isinstance(node, (list, tuple)):
+        for i, v in enumerate(node):
+            yield from _typed(v, f'{key}[{i}]')
+
+
+def _written_in(path: str, type_name: str) -> str:
+    """Where ``type_name`` is written: ``path`` or those of its local ``_base_`` files that spell it out."""
+    import ast
+    found, todo, seen = [], [path], set()
+    while todo:
+        current = osp.normpath(todo.pop())
+        if current in seen or not osp.isfile(current):
+            continue
+        seen.add(current)
+        with open(current) as f:
+            text = f.read()
+        if f"'{type_name}'" in text or f'"{type_name}"' in text:
+            found.append(osp.relpath(current, ROOT))
+        for node in ast.parse(text).body:
+            if isinstance(node, ast.Assign) and any(getattr(t, 'id', None) == '_base_' for t in node.targets):
+                try:
+                    bases = ast.literal_eval(node.value)
+                except ValueError:
+                    continue
+                for base in [bases] if isinstance(bases, str) else bases:
+                    if isinstance(base, str) and '::' not in base:
+                        todo.append(osp.join(osp.dirname(current), base))
+    return ', '.join(sorted(found)) or 'this file or one of its _base_ files'
+
+
+def _prefix_rule_violations(path: str, name: str) -> list:
+    """The messages of every type of the config at ``path`` (shown as ``name``) that breaks the prefix rule."""
+    cfg = _parse(path)
+    model_types, runner_types = _runner_built_types()
+    scope = cfg.get('default_scope')
+    wrong = []
+
+    def needs_prefix(key, value, ours):
+        bare = value.split('.')[-1]
+        if bare in ours and value != PREFIX + bare:
+            wrong.append(f"{name}: {key} is '{value}'. The Runner builds it in the config's default_scope "
+                         f"({scope!r}), which finds mtkd_rl's types only with the prefix: write "
+                         f"type='{PREFIX}{bare}' (in {_written_in(path, value)}); see {RULE_DOC}")
+
+    model = cfg.get('model')
+    if isinstance(model, dict) and isinstance(model.get('type'), str):
+        needs_prefix('model.type', model['type'], model_types)
+    for top, value in cfg.items():
+        if top != 'model':
+            for key, type_name in _typed(value, top):
+                needs_prefix(key, type_name, runner_types)
+    if _is_distiller(cfg):
+        for nested in NESTED_KEYS:
+            for key, type_name in _typed(model.get(nested), f'model.{nested}'):
+                if type_name.startswith(PREFIX):
+                    wrong.append(f"{name}: {key} is '{type_name}'. The distiller builds model.{nested} itself, "
+                                 f"so write its types without the prefix: type='{type_name[len(PREFIX):]}' "
+                                 f"(in {_written_in(path, type_name)}); see {RULE_DOC}")
+    return wrong
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=_rel)
+def test_registry_prefix_rule(path):
+    """Runner-built mtkd_rl types (the distiller, hooks, loops, samplers, transforms) carry the ``mtkd_rl.``
+    prefix; the types nested in the distiller (``model.task`` and its losses, ``model.connector``,
+    ``model.weighting``) do not."""
+    wrong = _prefix_rule_violations(path, osp.relpath(path, ROOT))
+    assert not wrong, '\n'.join(wrong)
+
+
+def test_registry_prefix_rule_names_the_file_the_key_and_the_fix(tmp_path):
+    """The rule's check finds every kind of break, nested in lists included, and names where to fix it."""
+    base = tmp_path / 'base.py'
+    base.write_text("custom_hooks = [dict(type='TeacherWeightingHook')]\n"
+                    "train_cfg = dict(type='ExactResumeEpochBasedTrainLoop', max_epochs=1)\n"
+                    "train_dataloader = dict(\n"
+                    "    sampler=dict(type='SeededAugmentSampler'),\n"
+                    "    dataset=dict(pipeline=[dict(type='SeededPipeline', transforms=[\n"
+                    "        dict(type='RemapLabels', mapping={1: 2}), dict(type='PackInputs')])]))\n")
+    config = tmp_path / 'distiller.py'
+    config.write_text("_base_ = './base.py'\n"
+                      "model = dict(\n"
+                      "    type='MultiTeacherDistiller',\n"
+                      "    task=dict(type='mtkd_rl.SegmentationAdapter', logit_loss=[\n"
+                      "        dict(type='LogitKL'), dict(type='mtkd_rl.ChannelWiseKL')]),\n"
+                      "    connector=dict(type='mtkd_rl.ConvBNReLUConnector'),\n"
+                      "    weighting=dict(type='mtkd_rl.MTKD-RL'))\n")
+    wrong = _prefix_rule_violations(str(config), 'distiller.py')
+    expected = {
+        'model.type': "type='mtkd_rl.MultiTeacherDistiller'",
+        'custom_hooks[0].type': "type='mtkd_rl.TeacherWeightingHook'",
+        'train_cfg.type': "type='mtkd_rl.ExactResumeEpochBasedTrainLoop'",
+        'train_dataloader.sampler.type': "type='mtkd_rl.SeededAugmentSampler'",
+        'train_dataloader.dataset.pipeline[0].type': "type='mtkd_rl.SeededPipeline'",
+        'train_dataloader.dataset.pipeline[0].transforms[0].type': "type='mtkd_rl.RemapLabels'",
+        'model.task.type': "type='SegmentationAdapter'",
+        'model.task.logit_loss[1].type': "type='ChannelWiseKL'",
+        'model.connector.type': "type='ConvBNReLUConnector'",
+        'model.weighting.type': "type='MTKD-RL'",
+    }
+    assert len(wrong) == len(expected), '\n'.join(wrong)
+    for key, fix in expected.items():
+        message, = [m for m in wrong if m.startswith(f'distiller.py: {key} is ')]
+        assert fix in message, message
+        written_in = osp.relpath(str(config if key.startswith('model.') else base), ROOT)
+        assert f'(in {written_in})' in message, message
+    assert all(RULE_DOC in m for m in wrong)
 
 
 @pytest.mark.parametrize('path,index', DISTILLER_TEACHERS)

@@ -213,6 +213,40 @@ def test_builds_from_every_default_scope(random_teachers, scope):
     assert type(loss).__name__ == 'LogitKL' and type(also).__name__ == 'FeatureMSE'
 
 
+def _prefixed(cfg):
+    """``cfg`` with ``mtkd_rl.`` before every ``type``, in nested dicts and lists too."""
+    if isinstance(cfg, dict):
+        return {k: f'mtkd_rl.{v}' if k == 'type' else _prefixed(v) for k, v in cfg.items()}
+    if isinstance(cfg, (list, tuple)):
+        return type(cfg)(_prefixed(v) for v in cfg)
+    return cfg
+
+
+@pytest.mark.parametrize('scope', ['mmpretrain', 'mmdet', 'mmseg'])
+def test_nested_types_are_accepted_with_the_prefix(random_teachers, scope):
+    """Configs write the distiller's task, losses, connector and weighting without the ``mtkd_rl.`` prefix; the
+    prefixed form, which older configs use, builds the same distiller under every default scope."""
+    plain = distiller_cfg(random_teachers[:2])
+    prefixed = dict(plain, **{k: _prefixed(plain[k]) for k in ('task', 'connector', 'weighting')})
+    assert prefixed['task']['logit_loss']['type'] == 'mtkd_rl.LogitKL'
+    assert prefixed['weighting']['type'] == 'mtkd_rl.MTKD-RL'
+    for cfg in (plain, prefixed):
+        cfg['student'] = dict(cfg['student'], _scope_='mmpretrain')
+        cfg['data_preprocessor'] = dict(cfg['data_preprocessor'], type='mmpretrain.ClsDataPreprocessor')
+    models = [build_distiller(copy.deepcopy(cfg), scope) for cfg in (plain, prefixed)]
+
+    def parts(model):
+        return [type(m) for m in (model.task, model.task.logit_loss, model.task.feature_loss, model.weighting,
+                                  *model.connectors.modules())]
+    assert parts(models[0]) == parts(models[1])
+    assert type(models[1].weighting).__name__ == 'MTKDRLWeighting'
+    shapes = [{k: v.shape for k, v in m.state_dict().items()} for m in models]
+    assert shapes[0] == shapes[1]
+    with DefaultScope.overwrite_default_scope(scope):
+        for name in ('LogitKL', 'FeatureMSE', 'ClassificationAdapter'):
+            assert type(build(dict(type=name))) is type(build(dict(type=f'mtkd_rl.{name}')))
+
+
 # ----- bad input: each error names the config key and the fix -----
 
 def test_missing_checkpoint(random_teachers, tmp_path):
@@ -360,7 +394,7 @@ def test_adapter_of_another_toolbox_than_the_students(pools_of_one, kind, adapte
     cfg = distiller_cfg(teachers, student=student, task=dict(type=f'mtkd_rl.{adapter}'))
     del cfg['data_preprocessor']
     message = (f"model.task.type is {adapter}, which runs {ADAPTER_MODELS[adapter]}, but model.student is "
-               f"{STUDENTS[kind]}: set model.task.type='mtkd_rl.{RIGHT_ADAPTERS[kind]}' (or leave model.task.type "
+               f"{STUDENTS[kind]}: set model.task.type='{RIGHT_ADAPTERS[kind]}' (or leave model.task.type "
                f"out to get the adapter of the student's toolbox)")
     with pytest.raises(ValueError, match=f'^{re.escape(message)}$'):
         build_distiller(cfg, scope)

@@ -317,7 +317,7 @@ def test_one_stage_teacher_must_be_feature_only(rcnn_pool, distiller):
 
 
 def test_one_stage_student_is_refused(distiller):
-    with pytest.raises(ValueError, match=r"TwoStageDetectionAdapter but model.student.*type='mtkd_rl.Detection"):
+    with pytest.raises(ValueError, match=r"TwoStageDetectionAdapter but model.student.*type='DetectionAdapter'"):
         validate_pool(TwoStageDetectionAdapter(), distiller.teachers[3], distiller.teachers[:1], ['faster_r18'])
 
 
@@ -371,7 +371,7 @@ def test_coco_configs_use_the_model_zoo(name):
     student = cfg.model.student
     assert student.type == kind and student.backbone.depth == 50
     assert cfg.train_cfg.max_epochs == 12 and cfg.val_evaluator.type == 'CocoMetric'
-    assert cfg.model.weighting.type == weighting and cfg.model.task.type == 'mtkd_rl.TwoStageDetectionAdapter'
+    assert cfg.model.weighting.type == weighting and cfg.model.task.type == 'TwoStageDetectionAdapter'
     names = [t.name for t in cfg.model.teachers]
     assert names[:3] == [f'{family}_r101', f'{family}_x101_32x4d', f'{family}_x101_64x4d']
     for teacher in cfg.model.teachers:

@@ -22,13 +22,13 @@ model = dict(
              'retinanet_x101_64x4d_fpn_1x_coco_20200130-366f5af1.pth'),
     ],
     task=dict(
-        type='mtkd_rl.DetectionAdapter',
+        type='DetectionAdapter',
         logit_loss=dict(type='DenseSigmoidKL', temperature=1.0, loss_weight=1.0),
         box_loss=dict(type='BoxGIoUKD', score_thr=0.5, loss_weight=1.0),
         feature_loss=dict(type='FeatureMSE', loss_weight=1.0)),
     weighting=dict(type='MTKD-RL'),
     # FPN outputs are signed: no ReLU after the connector's BatchNorm
-    connector=dict(type='mtkd_rl.ConvBNReLUConnector', relu=False))
+    connector=dict(type='ConvBNReLUConnector', relu=False))
 
 # The agent (reference schedule): updated every 1000 iterations and at each epoch end, used from epoch 2.
 custom_hooks = [dict(type='mtkd_rl.TeacherWeightingHook', interval=1000, warmup_epochs=1)]

@@ -31,14 +31,14 @@ model = dict(
              'deeplabv3plus_r101-d8_512x1024_80k_cityscapes_20200606_114143-068fcfe9.pth'),
     ],
     task=dict(
-        type='mtkd_rl.SegmentationAdapter',
+        type='SegmentationAdapter',
         # pixel-wise KL at the student's logit size (1/8), over pixels not labelled 255
-        logit_loss=dict(type='mtkd_rl.LogitKL', temperature=1.0, loss_weight=1.0),
+        logit_loss=dict(type='LogitKL', temperature=1.0, loss_weight=1.0),
         # the student's last stage (512 ch) through a connector to each teacher's (2048 ch)
-        feature_loss=dict(type='mtkd_rl.FeatureMSE', loss_weight=5.0),
+        feature_loss=dict(type='FeatureMSE', loss_weight=5.0),
         kd_size='student'),
     weighting=dict(type='MTKD-RL'),
-    connector=dict(type='mtkd_rl.ConvBNReLUConnector'))
+    connector=dict(type='ConvBNReLUConnector'))
 
 # The agent (reference: update every 1000 iterations; first epoch without it). One Cityscapes epoch is
 # 2975 images / (4 GPUs x 2) = 372 iterations.

@@ -141,9 +141,8 @@ class TaskAdapter(nn.Module):
         if self.toolbox is not None and own is not None and own != self.toolbox:
             raise ValueError(
                 f"model.task.type is {type(self).__name__}, which runs {self.toolbox} {MODEL_KINDS[self.toolbox]}s, "
-                f"but model.student is {describe_model(student)}: set model.task.type='mtkd_rl."
-                f"{default_adapter(student)}' (or leave model.task.type out to get the adapter of the student's "
-                f"toolbox)")
+                f"but model.student is {describe_model(student)}: set model.task.type='{default_adapter(student)}' "
+                f"(or leave model.task.type out to get the adapter of the student's toolbox)")
         for i, (name, teacher) in enumerate(zip(names, teachers)):
             theirs = toolbox_of(teacher)
             if own is not None and theirs is not None and theirs != own:

@@ -28,11 +28,11 @@ cascade_rcnn_pool3 = rcnn_pool('cascade_rcnn', ('20200317-0b6a2fbf',  # 42.0 box
                                                 '20200316-95c2deb6',  # 43.7 box AP
                                                 '20200515_075702-43ce6a30'))  # 44.7 box AP
 rcnn_task = dict(
-    type='mtkd_rl.TwoStageDetectionAdapter',
+    type='TwoStageDetectionAdapter',
     logit_loss=dict(type='LogitKL', temperature=1.0, loss_weight=1.0),
     box_weight=1.0,
     feature_loss=dict(type='FeatureMSE', loss_weight=1.0),
     probe_size=(256, 256))
-rcnn_connector = dict(type='mtkd_rl.ConvBNReLUConnector', relu=False)
+rcnn_connector = dict(type='ConvBNReLUConnector', relu=False)
 # The agent (reference schedule): updated every 1000 iterations and at each epoch end, used from epoch 2.
 custom_hooks = [dict(type='mtkd_rl.TeacherWeightingHook', interval=1000, warmup_epochs=1)]

@@ -4,9 +4,9 @@
 # beta = 5; the agent updated every 1000 iterations. Distiller configs add this file to their `_base_` and set
 # the hook's warm-up to one epoch of their data set.
 seg_task = dict(
-    type='mtkd_rl.SegmentationAdapter',
-    logit_loss=dict(type='mtkd_rl.LogitKL', temperature=1.0, loss_weight=1.0),
-    feature_loss=dict(type='mtkd_rl.FeatureMSE', loss_weight=5.0),
+    type='SegmentationAdapter',
+    logit_loss=dict(type='LogitKL', temperature=1.0, loss_weight=1.0),
+    feature_loss=dict(type='FeatureMSE', loss_weight=5.0),
     kd_size='student')
-seg_connector = dict(type='mtkd_rl.ConvBNReLUConnector')
+seg_connector = dict(type='ConvBNReLUConnector')
 custom_hooks = [dict(type='mtkd_rl.TeacherWeightingHook', interval=1000)]

@@ -18,13 +18,13 @@ model = dict(
              checkpoint='work_dirs/retinanet_r34-w32_fpn64_1xb8-6e_fmnist-mosaic-128/epoch_6.pth'),
     ],
     task=dict(
-        type='mtkd_rl.DetectionAdapter',
+        type='DetectionAdapter',
         logit_loss=dict(type='DenseSigmoidKL', temperature=1.0, loss_weight=1.0),
         box_loss=dict(type='BoxGIoUKD', score_thr=0.3, loss_weight=1.0),
         feature_loss=dict(type='FeatureMSE', loss_weight=1.0)),
     weighting=dict(type='MTKD-RL'),
     # FPN outputs are signed: no ReLU after the connector's BatchNorm
-    connector=dict(type='mtkd_rl.ConvBNReLUConnector', relu=False))
+    connector=dict(type='ConvBNReLUConnector', relu=False))
 
 # The agent: updated every 100 iterations and at the end of its warm-up, used after 150 of the 1125 iterations
 # (the first 40% of an epoch: a short schedule, where a whole warm-up epoch would be a third of training).

@@ -18,13 +18,13 @@ model = dict(
              checkpoint='work_dirs/faster-rcnn_r34_fpn_1xb4-24e_treecrown-320/epoch_24.pth'),
     ],
     task=dict(
-        type='mtkd_rl.TwoStageDetectionAdapter',
+        type='TwoStageDetectionAdapter',
         logit_loss=dict(type='LogitKL', temperature=1.0, loss_weight=1.0),
         box_weight=1.0,
         feature_loss=dict(type='FeatureMSE', loss_weight=1.0)),
     weighting=dict(type='MTKD-RL'),
     # FPN outputs are signed: no ReLU after the connector's BatchNorm
-    connector=dict(type='mtkd_rl.ConvBNReLUConnector', relu=False))
+    connector=dict(type='ConvBNReLUConnector', relu=False))
 
 # The agent: updated every 100 iterations and at each epoch end, used after the first epoch.
 custom_hooks = [dict(type='mtkd_rl.TeacherWeightingHook', interval=100, warmup_epochs=1)]

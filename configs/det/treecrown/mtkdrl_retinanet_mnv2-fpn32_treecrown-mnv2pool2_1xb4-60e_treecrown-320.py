@@ -22,13 +22,13 @@ model = dict(
              checkpoint='work_dirs/retinanet_mnv2_fpn96-gnhead_1xb4-48e_treecrown-320/epoch_48.pth'),
     ],
     task=dict(
-        type='mtkd_rl.DetectionAdapter',
+        type='DetectionAdapter',
         logit_loss=dict(type='DenseSigmoidKL', temperature=1.0, loss_weight=1.0),
         box_loss=dict(type='BoxGIoUKD', score_thr=0.3, loss_weight=1.0),
         feature_loss=dict(type='FeatureMSE', loss_weight=1.0)),
     weighting=dict(type='MTKD-RL'),
     # FPN outputs are signed: no ReLU after the connector's BatchNorm
-    connector=dict(type='mtkd_rl.ConvBNReLUConnector', relu=False))
+    connector=dict(type='ConvBNReLUConnector', relu=False))
 
 # The agent: updated every 50 iterations and at each epoch end, used after the first epoch.
 custom_hooks = [dict(type='mtkd_rl.TeacherWeightingHook', interval=50, warmup_epochs=1)]

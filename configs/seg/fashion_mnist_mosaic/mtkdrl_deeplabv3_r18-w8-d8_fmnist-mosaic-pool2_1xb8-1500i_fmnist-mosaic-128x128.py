@@ -18,12 +18,12 @@ model = dict(
              checkpoint='work_dirs/pspnet_r18-w16-d8_1xb8-1500i_fmnist-mosaic-128x128/iter_1500.pth'),
     ],
     task=dict(
-        type='mtkd_rl.SegmentationAdapter',
-        logit_loss=dict(type='mtkd_rl.LogitKL', temperature=1.0, loss_weight=1.0),
-        feature_loss=dict(type='mtkd_rl.FeatureMSE', loss_weight=5.0),
+        type='SegmentationAdapter',
+        logit_loss=dict(type='LogitKL', temperature=1.0, loss_weight=1.0),
+        feature_loss=dict(type='FeatureMSE', loss_weight=5.0),
         kd_size='student'),
     weighting=dict(type='MTKD-RL'),
-    connector=dict(type='mtkd_rl.ConvBNReLUConnector'))
+    connector=dict(type='ConvBNReLUConnector'))
 
 # The agent: iteration-based run, so the warm-up is in iterations (about half an epoch of 375 iterations).
 custom_hooks = [dict(type='mtkd_rl.TeacherWeightingHook', interval=100, warmup_iters=200)]

@@ -36,8 +36,8 @@ class MixedPoolDetectionAdapter(DetectionAdapter):
         """Two-stage teachers: same classes, a ``train_cfg``, feature-only. The dense teachers: as
         :meth:`DetectionAdapter.validate`."""
         if student.two_stage:
-            raise ValueError("model.student is a two-stage detector; use model.task=dict(type='mtkd_rl."
-                             "TwoStageDetectionAdapter')")
+            raise ValueError("model.student is a two-stage detector; "
+                             "use model.task=dict(type='TwoStageDetectionAdapter')")
         TaskAdapter.validate(self, student, teachers, names)
         names = list(names)
         feature_only = self.feature_only(names)

@@ -152,8 +152,8 @@ class TwoStageDetectionAdapter(DetectorAdapter):
         """Check the student's kind, classes, which teachers can teach logits and what each teacher needs."""
         if not student.two_stage:
             raise ValueError(f"model.task is TwoStageDetectionAdapter but model.student's {student.head} "
-                             f"is a one-stage detector; use model.task=dict(type='mtkd_rl.DetectionAdapter'), or "
-                             f"type='mtkd_rl.MixedPoolDetectionAdapter' with the two-stage teachers as "
+                             f"is a one-stage detector; use model.task=dict(type='DetectionAdapter'), or "
+                             f"type='MixedPoolDetectionAdapter' with the two-stage teachers as "
                              f"feature_only_teachers")
         TaskAdapter.validate(self, student, teachers, names)
         names = list(names)
