@@ -70,6 +70,23 @@ def test_variant_config_student_alone_and_seed():
     assert cfg.model.type == 'mtkd_rl.MultiTeacherDistiller'  # the input config is not changed
 
 
+def test_single_teacher_arm_keeps_one_teacher_by_name_or_index():
+    cfg = Config.fromfile(MTKDRL_CONFIG)
+    names = [t['name'] for t in cfg.model.teachers]
+    by_name = parse_variant(f'KD:{names[1]}')
+    assert by_name == Variant(f'KD:{names[1]}', 'AVER', {}, names[1]) and by_name.slug == f'KD_{names[1]}'
+    run = variant_config(cfg, by_name, seed=2)
+    assert run.model.teachers == [cfg.model.teachers[1]] and run.model.weighting == dict(type='AVER')
+    assert run.randomness.seed == 2 and len(cfg.model.teachers) == 3  # the input config is not changed
+    assert variant_config(cfg, parse_variant('KD:2'), seed=0).model.teachers == [cfg.model.teachers[2]]
+    with pytest.raises(ValueError, match=r"model.teachers has no teacher 'nope'; its teachers are \['resnet18"):
+        variant_config(cfg, parse_variant('KD:nope'), seed=0)
+    with pytest.raises(ValueError, match='no teacher 7'):
+        variant_config(cfg, parse_variant('KD:7'), seed=0)
+    with pytest.raises(ValueError, match='single-teacher arm; write KD:<teacher name'):
+        parse_variant('KD:a=1')
+
+
 @pytest.mark.parametrize('config, metric', [
     (MTKDRL_CONFIG, 'accuracy/top1'),
     ('configs/det/fashion_mnist_mosaic/mtkdrl_retinanet_r18-w16_fmnist-mosaic-pool2_1xb8-3e_fmnist-mosaic-128.py',

@@ -4,21 +4,28 @@ A variant is ``NAME`` or ``NAME:key=value[,key=value]``: ``NAME`` is a registere
 ``EBKD``, ``CA-MKD``, ``MTKD-RL``, ``ONES``, ...) and the pairs set ``model.weighting.<key>``. A variant of
 another type than the config's weighting starts from ``dict(type=NAME)``, so keys of the config's weighting
 (for example MTKD-RL's ``fusion``) do not reach it.
+
+``KD:TEACHER`` is single-teacher distillation: the pool cut down to the teacher named ``TEACHER`` (its ``name``
+in ``model.teachers``, or its index there), with AVER (a weight of one). It is what choosing one teacher gets,
+the reference a weighting of the whole pool should reach.
 """
 import ast
 import copy
 import inspect
 import re
 from dataclasses import dataclass, field
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Sequence, Union
 
 from mmengine.config import Config
 
+from mtkd_rl.distillers.teachers import teacher_name
 from mtkd_rl.registry import TEACHER_WEIGHTINGS
 from mtkd_rl.student import to_student_config
 
 #: The name of the student-alone runs in tables and folders.
 STUDENT_ALONE = 'student alone'
+#: The prefix of a single-teacher arm: ``KD:<teacher name or index>``.
+SINGLE_TEACHER = 'KD'
 #: Keys the weighting's constructor receives from the distiller, not from the config.
 _DISTILLER_ARGS = {'self', 'num_teachers', 'embedding_dims', 'summary_dims'}
 
@@ -31,10 +38,13 @@ class Variant:
         spec: The variant as written on the command line (its name in tables).
         weighting: The registered weighting type, or None for the student alone.
         options: ``model.weighting`` keys set by the variant.
+        teacher: For a single-teacher arm, the teacher it keeps (its name, or its index in ``model.teachers``);
+            None keeps the whole pool.
     """
     spec: str
     weighting: Optional[str] = None
     options: Dict[str, Any] = field(default_factory=dict)
+    teacher: Optional[Union[str, int]] = None
 
     @property
     def slug(self) -> str:
@@ -82,6 +92,12 @@ def parse_variant(spec: str) -> Variant:
     """
     name, _, rest = spec.partition(':')
     name = name.strip()
+    if name == SINGLE_TEACHER:
+        teacher = rest.strip()
+        if not teacher or '=' in teacher or ',' in teacher:
+            raise ValueError(f"--weightings: '{spec}' is a single-teacher arm; write KD:<teacher name or index in "
+                             f"model.teachers>, e.g. 'KD:resnet18_w16' or 'KD:0'")
+        return Variant(spec, 'AVER', {}, int(teacher) if teacher.isdigit() else teacher)
     TEACHER_WEIGHTINGS.import_from_location()
     if name not in TEACHER_WEIGHTINGS.module_dict:
         raise ValueError(f"--weightings: '{name}' (in '{spec}') is not a registered teacher weighting; choose one "
@@ -136,5 +152,23 @@ def variant_config(cfg: Config, variant: Variant, seed: int) -> Config:
         cfg = to_student_config(cfg)
     else:
         cfg.model.weighting = variant_weighting(dict(cfg.model.get('weighting') or {}), variant)
+        if variant.teacher is not None:
+            cfg.model.teachers = [single_teacher(cfg.model.teachers, variant)]
     cfg.randomness = dict(cfg.get('randomness', {}) or {}, seed=seed)
     return cfg
+
+
+def single_teacher(teachers: Sequence[Dict[str, Any]], variant: Variant) -> Dict[str, Any]:
+    """The entry of ``model.teachers`` a single-teacher arm keeps (by ``name``, or by index).
+
+    Raises:
+        ValueError: No teacher has that name or index; the message lists the pool.
+    """
+    names = [teacher_name(t, i) for i, t in enumerate(teachers)]
+    if isinstance(variant.teacher, int):
+        if 0 <= variant.teacher < len(teachers):
+            return copy.deepcopy(teachers[variant.teacher])
+    elif variant.teacher in names:
+        return copy.deepcopy(teachers[names.index(variant.teacher)])
+    raise ValueError(f"--weightings '{variant.spec}': model.teachers has no teacher {variant.teacher!r}; its teachers "
+                     f'are {names} (or give an index from 0 to {len(teachers) - 1})')

@@ -51,6 +51,12 @@ def load_teacher_config(config, key: str) -> Config:
                                 f"'mmpretrain::resnet/resnet50_8xb32_in1k.py'.") from None
 
 
+def teacher_name(cfg: dict, index: int) -> str:
+    """A teacher's name: its ``name``, else its config file's name, else ``teacher<index>``."""
+    return cfg.get('name') or (osp.splitext(osp.basename(cfg['config']))[0]
+                               if isinstance(cfg.get('config'), str) else f'teacher{index}')
+
+
 def load_teacher(cfg: dict, index: int) -> Tuple[str, nn.Module]:
     """Build teacher ``index`` of ``model.teachers`` and load its checkpoint.
 
@@ -76,8 +82,7 @@ def load_teacher(cfg: dict, index: int) -> Tuple[str, nn.Module]:
     teacher_cfg = load_teacher_config(cfg['config'], key)
     if 'model' not in teacher_cfg:
         raise ValueError(f"{key}.config has no 'model' key: point it at a full training config of the teacher")
-    name = cfg.get('name') or (osp.splitext(osp.basename(cfg['config']))[0]
-                               if isinstance(cfg['config'], str) else f'teacher{index}')
+    name = teacher_name(cfg, index)
     model_cfg = teacher_cfg.model
     if model_cfg.get('data_preprocessor') is None and teacher_cfg.get('data_preprocessor') is not None:
         # mmpretrain configs keep it at the top level, where the Runner merges it into the model

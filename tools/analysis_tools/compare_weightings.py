@@ -28,7 +28,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('config', help='a MultiTeacherDistiller config')
     parser.add_argument('--weightings', nargs='*', default=[],
                         help="variants: NAME or NAME:key=value[,key=value] setting model.weighting.<key>, e.g. "
-                             "AVER CA-MKD MTKD-RL MTKD-RL:fusion=dynamic MTKD-RL:warmup_weights=uniform ONES")
+                             "AVER CA-MKD MTKD-RL MTKD-RL:fusion=dynamic MTKD-RL:warmup_weights=uniform ONES; "
+                             "KD:<teacher name or index> distils that teacher alone")
     parser.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2], help='one run per seed per variant')
     parser.add_argument('--work-dir', required=True, help='the study folder (runs and reports)')
     parser.add_argument('--student-alone', action='store_true', help='also train the student without teachers')

@@ -1,0 +1,75 @@
+"""Teacher credit: how far each teacher's distillation pulls the student the way its own task loss does.
+
+For teacher m, the credit of a batch is the cosine between the gradient of its distillation objective and the
+gradient of the student's task objective, both with respect to every trainable parameter of the student:
+
+    c_m = cos(grad_theta L_KD,m, grad_theta L_task)
+
+A teacher whose distillation moves the whole network the way the labels do gets c_m near 1; one that pulls
+against the labels (a confidently wrong teacher) gets a negative credit. The idea is Ren et al., "Learning to
+Reweight Examples for Robust Deep Learning" (ICML 2018), applied per teacher. It needs the parameters' graph,
+not the task's outputs, so it is the same for every task adapter.
+"""
+from typing import Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from mmengine import dist
+
+
+def parameter_gradients(objective: torch.Tensor, params: Sequence[torch.Tensor]) -> Sequence[Optional[torch.Tensor]]:
+    """The gradient of ``objective`` with respect to each of ``params`` (None where it does not depend on one),
+    keeping the graph for the next call and the training step's backward."""
+    if not objective.requires_grad:
+        return [None] * len(params)
+    return torch.autograd.grad(objective, params, retain_graph=True, allow_unused=True)
+
+
+def gradient_alignment(teacher_objectives: Sequence[torch.Tensor], task_objective: torch.Tensor,
+                       params: Sequence[torch.Tensor]) -> torch.Tensor:
+    """Per teacher, the cosine of the gradient of its objective and the gradient of the task objective: ``[M]``.
+
+    The dot products and norms are summed parameter by parameter (no flattened copy of the network). A teacher
+    objective that does not depend on the parameters (a teacher with no distillation term) gets 0. Computed on
+    the device, without synchronising with the host.
+
+    Args:
+        teacher_objectives: Per teacher, a scalar with its graph to ``params`` (its weighted distillation loss).
+        task_objective: The student's task loss, a scalar with its graph.
+        params: The student's trainable parameters.
+    """
+    zero = torch.zeros((), device=params[0].device)
+    task = parameter_gradients(task_objective, params)
+    task_sq = sum((g.float().pow(2).sum() for g in task if g is not None), zero)
+    cosines = []
+    for objective in teacher_objectives:
+        grads = parameter_gradients(objective, params)
+        dot = own_sq = zero
+        for g, t in zip(grads, task):
+            if g is None:
+                continue
+            own_sq = own_sq + g.float().pow(2).sum()
+            if t is not None:
+                dot = dot + (g.float() * t.float()).sum()
+        cosines.append(dot / (own_sq.sqrt() * task_sq.sqrt()).clamp_min(torch.finfo(torch.float32).tiny))
+    return torch.stack(cosines)
+
+
+def averaged_across_ranks(credit: torch.Tensor) -> torch.Tensor:
+    """``credit`` averaged over the processes of a distributed run (each measured it on its own batch), so every
+    rank's agent learns from the same value; unchanged in a single process."""
+    if dist.get_world_size() > 1:
+        credit = credit.clone()
+        dist.all_reduce(credit, op='mean')
+    return credit
+
+
+def credit_targets(credit: torch.Tensor, temperature: float) -> torch.Tensor:
+    """The weights the credit asks for: ``softmax_m(credit / temperature)``, ``[M]``.
+
+    Args:
+        credit: Per teacher, its (averaged) credit in [-1, 1].
+        temperature: How sharply the best teachers are preferred (small: nearly all weight on the teacher with
+            the most credit; large: nearly uniform).
+    """
+    return F.softmax(credit.float() / temperature, dim=-1)
