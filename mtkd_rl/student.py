@@ -7,6 +7,8 @@ import torch
 from mmengine.config import Config, ConfigDict
 
 DISTILLER_TYPES = ('MultiTeacherDistiller', 'mtkd_rl.MultiTeacherDistiller')
+#: The hooks of a distiller config that :func:`to_student_config` drops.
+DISTILLATION_HOOKS = ('TeacherWeightingHook', 'NonFiniteLossHook')
 
 
 def is_distiller_config(cfg: Config) -> bool:
@@ -26,11 +28,12 @@ def student_model_config(cfg: Config) -> ConfigDict:
 def to_student_config(cfg: Config) -> Config:
     """Turn a distiller config into the config of its student alone (for testing and inference).
 
-    The model becomes the student and the hooks that need a distiller are dropped.
+    The model becomes the student, and the hooks the distiller configs add (``TeacherWeightingHook``, which needs
+    a distiller, and ``NonFiniteLossHook``) are dropped: the student runs as its own config runs it.
     """
     cfg.model = student_model_config(cfg)
     cfg.custom_hooks = [h for h in cfg.get('custom_hooks', []) or []
-                        if not str(h.get('type', '')).endswith('TeacherWeightingHook')]
+                        if not str(h.get('type', '')).endswith(DISTILLATION_HOOKS)]
     return cfg
 
 

@@ -107,6 +107,15 @@ def distiller_cfg(teachers, **overrides):
     return model
 
 
+def attach_acting_learner(model, **options):
+    """Give a built distiller the learner its TeacherWeightingHook would, without a warm-up: the agent acts from
+    the first training iteration and each training batch is stored to learn from. Returns the learner."""
+    from mtkd_rl.weighting import WeightingLearner
+    learner = WeightingLearner(model.weighting, **dict(dict(warmup_epochs=0), **options))
+    model.attach_learner(learner)
+    return learner
+
+
 #: Every optional DistillationTerms field the adapters compute on request (all of them computed these before).
 EVERY_OPTIONAL_TERM = frozenset({'student_loss', 'embeddings', 'summaries', 'cosine', 'teacher_entropy'})
 

@@ -14,7 +14,7 @@ from mmengine.registry import DefaultScope
 from mmengine.structures import InstanceData
 
 from mtkd_rl.registry import TEACHER_WEIGHTINGS, build
-from conftest import REPO
+from conftest import REPO, attach_acting_learner
 
 mmdet = pytest.importorskip('mmdet', reason='mmdet missing; run: bash tools/setup_env.sh')
 from mmdet.structures import DetDataSample  # noqa: E402
@@ -129,9 +129,10 @@ def distiller_cfg(config: str, student, teachers, **task) -> ConfigDict:
 
 
 def build_distiller(cfg):
-    """Build a distiller whose agent, as under its hook, is not trained by the loss call."""
+    """Build a distiller whose agent acts and stores each training batch, as under its hook past the warm-up."""
     model = build_det(cfg)
-    model.weighting.trained_by_hook = True
+    if model.weighting.learnable:
+        attach_acting_learner(model)
     return model
 
 

@@ -7,7 +7,7 @@ import torch
 import mtkd_rl  # noqa: F401
 from mtkd_rl.options import OptionError
 from mtkd_rl.registry import TEACHER_WEIGHTINGS, build
-from mtkd_rl.weighting import AEKDWeighting, DistillationTerms, StudentOutput
+from mtkd_rl.weighting import AEKDWeighting, DistillationTerms, StudentOutput, WeightingPhase
 from mtkd_rl.weighting.aekd import min_norm_exact, min_norm_frank_wolfe, min_norm_two
 
 
@@ -31,7 +31,7 @@ def linear_terms(grads: torch.Tensor, feature: bool = True):
 
 
 def weights_of(grads, **kw):
-    w = aekd(grads.shape[1], **kw)(linear_terms(grads))
+    w = aekd(grads.shape[1], **kw)(linear_terms(grads), WeightingPhase())
     return w.logit, w.feature
 
 
@@ -140,25 +140,25 @@ def test_a_teacher_without_logit_kd_gets_no_logit_weight_and_its_share_of_featur
     z = torch.randn(1, 2, requires_grad=True)
     kd = torch.stack([(z * g[:, 0]).sum(1), (z * g[:, 1]).sum(1), torch.zeros(1)], 1)
     w = aekd(3)(DistillationTerms(logit_kd=kd, teacher_loss=torch.zeros(1, 3), student_loss=None,
-                                  student_outputs=[StudentOutput(z)]))
+                                  student_outputs=[StudentOutput(z)]), WeightingPhase())
     torch.testing.assert_close(w.logit, logit)
     w2 = aekd(2)(DistillationTerms(logit_kd=kd[:, 1:], teacher_loss=torch.zeros(1, 2), student_loss=None,
-                                   student_outputs=[StudentOutput(z)]))
+                                   student_outputs=[StudentOutput(z)]), WeightingPhase())
     torch.testing.assert_close(w2.logit, torch.tensor([[1.0, 0.0]]))
 
 
 def test_weights_are_detached_and_uniform_without_gradients():
     terms = linear_terms(torch.randn(4, 3, 5))
-    w = aekd(3)(terms)
+    w = aekd(3)(terms, WeightingPhase())
     assert not w.logit.requires_grad and not w.feature.requires_grad and w.rollout is None
     torch.testing.assert_close(w.logit.sum(1), torch.ones(4))
     with torch.no_grad():
         terms = linear_terms(torch.randn(4, 3, 5))
-    assert torch.equal(aekd(3)(terms).logit, torch.full((4, 3), 1 / 3))
+    assert torch.equal(aekd(3)(terms, WeightingPhase()).logit, torch.full((4, 3), 1 / 3))
 
 
 def test_options_are_checked():
-    assert aekd().needed_terms() == {'student_outputs'} and not aekd().learnable
+    assert aekd().needed_terms(WeightingPhase()) == {'student_outputs'} and not aekd().learnable
     with pytest.raises(OptionError, match='model.weighting.solver'):
         aekd(solver='mgda')
     with pytest.raises(OptionError, match='model.weighting.iterations'):
@@ -197,8 +197,8 @@ def aekd_iteration(model, inputs, samples, seed=0):
     seen = {}
     forward = model.weighting.forward
 
-    def watching(terms):
-        seen['terms'], seen['weights'] = terms, forward(terms)
+    def watching(terms, phase):
+        seen['terms'], seen['weights'] = terms, forward(terms, phase)
         return seen['weights']
     model.weighting.forward = watching
     model.train()

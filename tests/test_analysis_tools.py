@@ -15,6 +15,7 @@ import mtkd_rl  # noqa: F401
 from mtkd_rl.tasks import IterationContext
 from mtkd_rl.analysis import (PANELS, collect_teacher_weights, draw_figure, load_distiller_checkpoint,
                               load_training_log, panel_keys, sample_group)
+from mtkd_rl.weighting import WeightingPhase
 from conftest import MTKDRL_CONFIG, REPO, SMALL_RUN, run_tool
 
 TOOLS = osp.join(REPO, 'tools', 'analysis_tools')
@@ -145,8 +146,7 @@ def test_teacher_trust_tool_and_per_sample_weights(resumed_run, tmp_path):
         connected = [[c(s, t.shape[-2:]) for c, s, t in zip(conns, student.features, tp.features)]
                      for conns, tp in zip(model.connectors, passes)]
         terms = model.task.terms(student, passes, connected, context, model.teachers)
-        model.weighting.warming_up = False
-        weights = model.weighting(terms)
+        weights = model.weighting(terms, WeightingPhase())  # the agent acts; nothing is learnt
     assert torch.allclose(weights.logit, trust.logit[:len(weights.logit)], atol=1e-6)
     assert torch.allclose(weights.feature, trust.feature[:len(weights.feature)], atol=1e-6)
     assert [g[0] for g in trust.groups[:8]] == [float(s.gt_label) for s in batch['data_samples'][:8]]

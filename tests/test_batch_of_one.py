@@ -9,7 +9,7 @@ import mtkd_rl  # noqa: F401
 from mtkd_rl.connectors import ConvBNReLUConnector
 from mtkd_rl.hooks import TeacherWeightingHook
 from mtkd_rl.registry import TEACHER_WEIGHTINGS, build
-from mtkd_rl.weighting import DistillationTerms, normalized_reward
+from mtkd_rl.weighting import DistillationTerms, WeightingPhase, normalized_reward
 from conftest import MTKDRL_CONFIG, SMALL_RUN
 
 
@@ -43,7 +43,7 @@ def test_every_weighting_on_one_sample(weighting):
         feature_teacher_loss=torch.rand(1, m, generator=g))
     module = build(dict(type=weighting), TEACHER_WEIGHTINGS,
                    default_args=dict(num_teachers=m, embedding_dims=[4] * m, summary_dims=[5] * m)).train()
-    weights = module(terms)
+    weights = module(terms, WeightingPhase(acting=True, collecting=True))
     for w in (weights.logit, weights.feature):
         assert w.shape == (1, m) and torch.isfinite(w).all()
         torch.testing.assert_close(w.sum(1), torch.ones(1))
@@ -72,7 +72,7 @@ def test_real_run_whose_last_batch_has_one_sample(fashion_mnist, random_teachers
     assert mobilenet.backbone(torch.zeros(1, 3, 32, 32))[-1].shape[-2:] == (1, 1)
     runner.train()
     hook = next(h for h in runner.hooks if isinstance(h, TeacherWeightingHook))
-    assert runner.iter == 2 and hook.num_updates == 2
+    assert runner.iter == 2 and hook.learner.num_updates == 2
     assert all(torch.isfinite(p).all() for p in runner.model.weighting.parameters())
     assert all(torch.isfinite(p).all() for p in runner.model.connectors.parameters())
 

@@ -437,8 +437,18 @@ def test_seg_dataset_distillers(path):
         assert teacher_cfg.train_dataloader.dataset.type == dataset_type
         assert teacher_cfg.model.decode_head.num_classes == num_classes
     if osp.basename(path).startswith('mtkdrl'):
-        hook, = cfg.custom_hooks
+        hook, nan_check = cfg.custom_hooks
         assert hook.type == 'mtkd_rl.TeacherWeightingHook' and hook.warmup_iters > 0
+        assert nan_check.type == 'mtkd_rl.NonFiniteLossHook'
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=_rel)
+def test_the_nan_check_goes_with_the_weighting_hook(path):
+    """Every config with TeacherWeightingHook stops at a NaN/inf term (NonFiniteLossHook), the hook listed first
+    (commands set custom_hooks.0.interval)."""
+    types = [h.get('type') for h in _parse(path).get('custom_hooks', None) or []]
+    if 'mtkd_rl.TeacherWeightingHook' in types:
+        assert types == ['mtkd_rl.TeacherWeightingHook', 'mtkd_rl.NonFiniteLossHook']
 
 
 def test_seg_students_build_with_their_class_count():

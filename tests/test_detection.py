@@ -498,7 +498,7 @@ def test_distiller_loss_runs_the_student_once_and_trains_student_and_connectors(
     assert distiller.student.bbox_head.retina_cls.weight.grad.abs().sum() > 0
     assert distiller.student.backbone.conv1.weight.grad.abs().sum() > 0
     assert all(p.grad is None for t in distiller.teachers for p in t.parameters())
-    assert distiller.latest_transition is not None and distiller.latest_transition['reward'].shape == (3, )
+    assert distiller.learner.buffer and distiller.learner.buffer[-1]['reward'].shape == (3, )
 
 
 def test_only_the_terms_the_weighting_reads_are_computed_and_losses_stay(distiller, monkeypatch):
@@ -617,8 +617,8 @@ def test_coco_configs_use_the_model_zoo(name):
         assert teacher.checkpoint == get_config(teacher.config, pretrained=True).model_path
     assert cfg.model.connector.relu is False
     assert cfg.model.task.get('feature_only_teachers', []) == (['fcos_x101_64x4d'] if 'fcos' in name else [])
-    # every variant keeps the hook: it trains MTKD-RL's agent and stops any run at a NaN/inf term
-    assert [h.type for h in cfg.custom_hooks] == ['mtkd_rl.TeacherWeightingHook']
+    # every variant keeps the hooks: one trains MTKD-RL's agent, the other stops any run at a NaN/inf term
+    assert [h.type for h in cfg.custom_hooks] == ['mtkd_rl.TeacherWeightingHook', 'mtkd_rl.NonFiniteLossHook']
 
 
 # --------------------------------------------------------------------------------------- end to end

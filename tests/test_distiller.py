@@ -11,7 +11,8 @@ from mmpretrain.structures import DataSample
 import mtkd_rl  # noqa: F401
 from mtkd_rl.distillers import MultiTeacherDistiller
 from mtkd_rl.registry import HOOKS, build
-from conftest import EVERY_OPTIONAL_TERM, assert_equal_losses, count_calls, distiller_cfg
+from mtkd_rl.weighting import WeightingPhase
+from conftest import EVERY_OPTIONAL_TERM, assert_equal_losses, attach_acting_learner, count_calls, distiller_cfg
 
 
 def build_distiller(cfg, scope='mmpretrain'):
@@ -29,7 +30,7 @@ def batch(n=4, seed=0):
 @pytest.fixture(scope='module')
 def distiller(random_teachers):
     model = build_distiller(distiller_cfg(random_teachers))
-    model.weighting.trained_by_hook = True
+    attach_acting_learner(model)
     return model
 
 
@@ -75,7 +76,7 @@ def test_predict_and_tensor_modes_are_the_students(distiller):
 
 def test_loss_keys_gradients_and_transition(distiller):
     distiller.train()
-    distiller.weighting.warming_up = False
+    stored = len(distiller.learner.buffer)
     inputs, samples = batch()
     data = distiller.data_preprocessor(dict(inputs=list(inputs), data_samples=samples), training=True)
     losses = distiller(**data, mode='loss')
@@ -92,7 +93,8 @@ def test_loss_keys_gradients_and_transition(distiller):
     assert all(p.grad is not None for p in distiller.connectors.parameters())
     assert all(p.grad is None for t in distiller.teachers for p in t.parameters())
     assert all(p.grad is None for p in distiller.weighting.parameters())
-    tr = distiller.latest_transition
+    assert len(distiller.learner.buffer) == stored + 1  # the batch went to the learner, with its reward
+    tr = distiller.learner.buffer[-1]
     assert tr['state'].shape == (4, distiller.weighting.state_dim) and tr['reward'].shape == (4, )
     assert ((tr['reward'] >= 0) & (tr['reward'] <= 1)).all()
 
@@ -162,8 +164,46 @@ def test_learnable_weighting_without_hook_is_an_error(random_teachers):
     model = build_distiller(distiller_cfg(random_teachers))
     inputs, samples = batch()
     data = model.data_preprocessor(dict(inputs=list(inputs), data_samples=samples), training=True)
-    with pytest.raises(RuntimeError, match='TeacherWeightingHook'):
+    with pytest.raises(RuntimeError, match=r"model.weighting 'MTKDRLWeighting' learns, but no TeacherWeightingHook "
+                                           r"is registered: add dict\(type='mtkd_rl.TeacherWeightingHook'\) to "
+                                           r"custom_hooks"):
         model(**data, mode='loss')
+    # reading the weights needs no learner
+    terms, weights = model.weigh_batch(**data)
+    torch.testing.assert_close(weights.logit.sum(1), torch.ones(4))
+
+
+def test_a_learner_of_another_weighting_is_refused(distiller, random_teachers):
+    from mtkd_rl.weighting import WeightingLearner
+    other = build_distiller(distiller_cfg(random_teachers))
+    with pytest.raises(ValueError, match="not this distiller's model.weighting"):
+        distiller.attach_learner(WeightingLearner(other.weighting))
+
+
+@pytest.mark.parametrize('acting', [True, False])
+def test_weigh_batch_gives_the_training_weights_without_side_effects(distiller, monkeypatch, acting):
+    """The terms and weights of a batch as the loss of a training iteration uses them; nothing stored or checked."""
+    distiller.train()
+    learner = distiller.learner
+    monkeypatch.setattr(learner, 'warmup_epochs', 0 if acting else 1)
+    learner.begin_iteration(0, 0)
+    phase = learner.phase()
+    assert phase == WeightingPhase(acting=acting, collecting=True)
+    inputs, samples = batch(seed=3)
+    data = distiller.data_preprocessor(dict(inputs=list(inputs), data_samples=samples), training=True)
+    counts = {}
+    count_calls(monkeypatch, distiller.teacher_check, 'update', counts)
+    stored = len(learner.buffer)
+    terms, weights = distiller.weigh_batch(**data, phase=phase)
+    assert len(learner.buffer) == stored and counts['update'] == 0
+    assert weights.rollout is not None and terms.student_loss is not None  # what the learner would be given
+    losses = distiller(**data, mode='loss')
+    assert len(learner.buffer) == stored + 1 and counts['update'] == 1
+    for m, name in enumerate(distiller.teacher_names):
+        torch.testing.assert_close(losses[f'w_logit.{name}'], weights.logit[:, m].mean(), rtol=0, atol=0)
+        torch.testing.assert_close(losses[f'w_feature.{name}'], weights.feature[:, m].mean(), rtol=0, atol=0)
+    transition = learner.buffer[-1]
+    assert all(torch.equal(transition[k], v) for k, v in weights.rollout.items())
 
 
 @pytest.mark.parametrize('weighting', ['AVER', 'EBKD', 'CA-MKD'])
@@ -176,14 +216,16 @@ def test_fixed_weightings_train(random_teachers, weighting):
     assert torch.isfinite(losses['loss_kd_logit'])
     w = torch.stack([losses[f'w_logit.{n}'] for n in model.teacher_names])
     torch.testing.assert_close(w.sum(), torch.tensor(1.0))
-    assert model.latest_transition is None
+    # nothing to learn: no learner, and no rollout even in a phase that collects
+    collecting = WeightingPhase(acting=True, collecting=True)
+    assert model.learner is None and model.weigh_batch(**data, phase=collecting)[1].rollout is None
 
 
 def test_single_teacher_without_feature_kd(random_teachers):
     cfg = distiller_cfg(random_teachers[:1])
     cfg['task'] = dict(type='ClassificationAdapter', feature_loss=None)
     model = build_distiller(cfg)
-    model.weighting.trained_by_hook = True
+    attach_acting_learner(model)
     assert model.connectors is None and model.weighting.state_dim == 128 + 10 + 3
     inputs, samples = batch()
     data = model.data_preprocessor(dict(inputs=list(inputs), data_samples=samples), training=True)

@@ -1,4 +1,5 @@
-"""TeacherWeightingHook in real mmengine runs on Fashion-MNIST: schedule, checkpoints, exact resume, NaN."""
+"""TeacherWeightingHook and NonFiniteLossHook in real mmengine runs on Fashion-MNIST: schedule, checkpoints, exact
+resume, NaN."""
 import glob
 import math
 import os.path as osp
@@ -24,7 +25,8 @@ def make_runner(work_dir, teachers, name, hook=None, weighting=None, determinist
     cfg.model.teachers = teachers
     cfg.work_dir = str(work_dir)
     cfg.experiment_name = name
-    cfg.custom_hooks = [dict(type='mtkd_rl.TeacherWeightingHook', **(hook or {}))]
+    cfg.custom_hooks = [dict(type='mtkd_rl.TeacherWeightingHook', **(hook or {})),
+                        dict(type='mtkd_rl.NonFiniteLossHook')]  # as the configs list them
     for key, value in overrides.items():
         cfg[key] = value
     return Runner.from_cfg(cfg)
@@ -50,7 +52,7 @@ class AgentSteps:
 
     def __enter__(self):
         def record(optimizer, args, kwargs):
-            if optimizer is weighting_hook(self.runner).optimizer:
+            if optimizer is weighting_hook(self.runner).learner.optimizer:
                 self.steps.append((self.runner.epoch, self.runner.iter))
         self.handle = register_optimizer_step_post_hook(record)
         return self
@@ -65,11 +67,13 @@ def test_schedule_checkpoint_and_logging(fashion_mnist, random_teachers, tmp_pat
         visualizer=dict(type='UniversalVisualizer',
                         vis_backends=[dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')]))
     runner.train()
-    hook = weighting_hook(runner)
+    learner = weighting_hook(runner).learner
+    assert runner.model.learner is learner  # the hook handed its learner to the distiller
     # 4 iterations per epoch: updates at iterations 3 and 6 and at both epoch ends
-    assert hook.num_updates == 4 and len(hook.buffer) == 0
+    assert learner.num_updates == 4 and len(learner.buffer) == 0
+    assert runner.message_hub.get_scalar('train/agent_updates').current() == 4
     # the agent's optimizer keeps its own lr although the student's lr followed a cosine schedule
-    assert hook.optimizer.param_groups[0]['lr'] == 0.1
+    assert learner.optimizer.param_groups[0]['lr'] == 0.1
     assert runner.optim_wrapper.get_lr()['lr'][0] != 0.05
     agent_ids = {id(p) for p in runner.model.weighting.parameters()}
     assert not agent_ids & {id(p) for g in runner.optim_wrapper.optimizer.param_groups for p in g['params']}
@@ -112,7 +116,7 @@ def test_resume_continues_exactly(fashion_mnist, random_teachers, tmp_path):
     resumed.train()
     # updates after iterations 2 (the warm-up's end), 4 and 8, and when the (single) epoch of an
     # iteration-based run ends
-    assert weighting_hook(resumed).num_updates == weighting_hook(full).num_updates == 4
+    assert weighting_hook(resumed).learner.num_updates == weighting_hook(full).learner.num_updates == 4
     for a, b in zip(full.model.weighting.parameters(), resumed.model.weighting.parameters()):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
     sa, sb = full.model.state_dict(), resumed.model.state_dict()
@@ -151,7 +155,7 @@ def test_agent_options_train_in_a_real_run(fashion_mnist, random_teachers, tmp_p
     # epoch 1 is warm-up, stored and learnt from (after iterations 2 and 4) except by the policy gradient, which
     # learns only from its own samples; epoch 2: after iterations 6 and 8
     expected = 2 if options.get('update') == 'policy_gradient' else 4
-    assert weighting_hook(runner).num_updates == expected
+    assert weighting_hook(runner).learner.num_updates == expected
     assert any(not torch.equal(a, b) for a, b in zip(before, runner.model.weighting.parameters()))
 
 
@@ -171,9 +175,9 @@ def test_reference_warmup_schedule(fashion_mnist, random_teachers, tmp_path, lea
     epoch_2 = [(1, 8)] * 4  # the update at the end of epoch 2, after its 4 iterations
     if learn_during_warmup:
         assert agent.steps == [(0, 4)] * 4 + epoch_2  # first update: at the end of epoch 1, 4 stored batches
-        assert weighting_hook(runner).num_updates == 2
+        assert weighting_hook(runner).learner.num_updates == 2
     else:
-        assert agent.steps == epoch_2 and weighting_hook(runner).num_updates == 1
+        assert agent.steps == epoch_2 and weighting_hook(runner).learner.num_updates == 1
 
 
 def test_warmup_ends_inside_an_iteration_based_run(fashion_mnist, random_teachers, tmp_path):
@@ -225,7 +229,7 @@ def test_policy_gradient_trains_stably_and_the_agent_is_checked(fashion_mnist, r
     runner.model.weighting.register_forward_hook(lambda m, args, out: outputs.append(out))
     runner.train()
     hook, weighting = weighting_hook(runner), runner.model.weighting
-    assert hook.num_updates == 12 and len(outputs) == 12
+    assert hook.learner.num_updates == 12 and len(outputs) == 12
     for out in outputs:
         for w in (out.logit, out.feature):
             assert torch.isfinite(w).all() and (w >= 0).all()
@@ -236,7 +240,7 @@ def test_policy_gradient_trains_stably_and_the_agent_is_checked(fashion_mnist, r
     assert math.isfinite(runner.message_hub.get_scalar('train/agent_loss').current())
 
     rollout = outputs[-1].rollout
-    hook.buffer.append(dict(rollout, reward=torch.full((len(rollout['state']), ), float('nan'))))
+    hook.learner.buffer.append(dict(rollout, reward=torch.full((len(rollout['state']), ), float('nan'))))
     with pytest.raises(FloatingPointError, match=r'agent update 13 \(after iteration 12\): its loss is nan on '
                                                  r'stored batch 1 of 1; parameters policy\.hidden\.weight'):
         hook.update_agent(runner)
@@ -245,7 +249,7 @@ def test_policy_gradient_trains_stably_and_the_agent_is_checked(fashion_mnist, r
         for p in weighting.parameters():
             p.zero_()
         weighting.spread.raw.fill_(float('inf'))  # the spread stays bounded, but the parameter is not finite
-    hook.buffer.append(dict(rollout, reward=torch.ones(len(rollout['state']))))
+    hook.learner.buffer.append(dict(rollout, reward=torch.ones(len(rollout['state']))))
     with pytest.raises(FloatingPointError, match=r'agent update 14 .*parameters spread\.raw hold NaN or inf'):
         hook.update_agent(runner)
 
@@ -261,7 +265,7 @@ def test_resume_inside_an_epoch_continues_exactly(fashion_mnist, random_teachers
     full = make_runner(tmp_path / 'full', random_teachers, 'full', **common)
     with AgentSteps(full) as full_steps:
         full.train()
-    assert full.iter == 8 and weighting_hook(full).num_updates == 4  # after iterations 3, 4 (epoch end), 6, 8
+    assert full.iter == 8 and weighting_hook(full).learner.num_updates == 4  # after iterations 3, 4 (epoch end), 6, 8
 
     # iteration 6: 2 of epoch 2's 4 batches done; iteration 4: the checkpoint before epoch 1's end-of-epoch update
     for iteration in (6, 4):
@@ -271,7 +275,7 @@ def test_resume_inside_an_epoch_continues_exactly(fashion_mnist, random_teachers
         with AgentSteps(resumed) as agent:
             resumed.train()
         steps = agent.steps
-        assert resumed.iter == 8 and weighting_hook(resumed).num_updates == 4
+        assert resumed.iter == 8 and weighting_hook(resumed).learner.num_updates == 4
         assert steps == [s for s in full_steps.steps if s[1] >= iteration]
         for a, b in zip(full.model.weighting.parameters(), resumed.model.weighting.parameters()):
             torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
@@ -289,7 +293,7 @@ def test_resume_inside_an_epoch_continues_exactly(fashion_mnist, random_teachers
 
 
 def test_transition_copy_to_the_buffer_is_one_transfer_of_equal_values():
-    from mtkd_rl.hooks.transition_copy import packed_copy, to_host
+    from mtkd_rl.weighting.transition_copy import packed_copy, to_host
     g = torch.Generator().manual_seed(0)
     transition = dict(state=torch.rand(4, 9, generator=g), ce=torch.rand(4, 3, generator=g),
                       kl=torch.rand(4, 3, generator=g).requires_grad_(True), reward=torch.rand(4, generator=g))

@@ -7,10 +7,13 @@ import torch
 
 from mtkd_rl.distillers.teacher_check import TeacherPoolCheck
 from mtkd_rl.registry import TEACHER_WEIGHTINGS, build
-from mtkd_rl.weighting import DistillationTerms, confidence_prior
+from mtkd_rl.weighting import DistillationTerms, WeightingPhase, confidence_prior
 from mtkd_rl.weighting.mtkd_rl import correct_teachers_kl_prior, gate_weights, teacher_correctness
 
 from conftest import MTKDRL_CONFIG, SMALL_RUN, TEACHER_CONFIGS, cfg_options, run_tool
+
+#: A training iteration's phase after the warm-up: the agent acts and the batch is learnt from.
+COLLECT = WeightingPhase(acting=True, collecting=True)
 
 
 def terms_of(loss, accuracy=None, kl=None):
@@ -67,10 +70,10 @@ def test_reference_prior_favours_the_confidently_wrong_teacher_and_the_option_do
     a_logit = reference.policy(reference.build_state(terms))[0].softmax(1)
     w_ce = confidence_prior(ce)
     # the reference KL prior is all on the wrong teacher: it gets more than AVER's 1/3
-    torch.testing.assert_close(reference(terms).logit[0, 2], (a_logit[0, 2] + w_ce[0, 2] + 1.0) / 3)
-    assert reference(terms).logit[0, 2] > 1 / 3
+    torch.testing.assert_close(reference(terms, COLLECT).logit[0, 2], (a_logit[0, 2] + w_ce[0, 2] + 1.0) / 3)
+    assert reference(terms, COLLECT).logit[0, 2] > 1 / 3
     # the option gives it none of the KL prior: only the agent's and the confidence prior's shares
-    torch.testing.assert_close(gated(terms).logit[0, 2], (a_logit[0, 2] + w_ce[0, 2]) / 3)
+    torch.testing.assert_close(gated(terms, COLLECT).logit[0, 2], (a_logit[0, 2] + w_ce[0, 2]) / 3)
 
 
 def test_unknown_kl_prior():
@@ -83,7 +86,7 @@ def test_correct_teachers_prior_is_used_in_the_agent_update():
     agent = build(dict(type='MTKD-RL', kl_prior='correct_teachers'), TEACHER_WEIGHTINGS,
                   default_args=dict(num_teachers=3, embedding_dims=[2] * 3, summary_dims=[3] * 3))
     terms = terms_of([[0.3, 0.4, 8.0]] * 4, [[1.0, 1.0, 0.0]] * 4, [[2.0, 2.5, 30.0]] * 4)
-    rollout = agent(terms).rollout
+    rollout = agent(terms, COLLECT).rollout
     assert torch.equal(rollout['accuracy'], terms.teacher_accuracy)
     loss = agent.update_loss(dict(rollout, reward=torch.ones(4)))
     assert torch.isfinite(loss)
@@ -119,7 +122,7 @@ def test_correctness_gate_mutes_the_wrong_teachers_on_both_heads():
     terms = terms_of(ce, accuracy, kl)
     terms.cosine = cos
     reference, gated = make_agent(), make_agent(correctness_gate=True)
-    ref, out = reference(terms), gated(terms)
+    ref, out = reference(terms, COLLECT), gated(terms, COLLECT)
     # only teacher 0 is right on sample 0: it takes the whole weight of both heads
     torch.testing.assert_close(out.logit[0], torch.tensor([1.0, 0.0, 0.0]))
     torch.testing.assert_close(out.feature[0], torch.tensor([1.0, 0.0, 0.0]))
@@ -135,7 +138,7 @@ def test_correctness_gate_with_soft_correctness_matches_gate_weights():
     ce = torch.tensor([[0.5, 0.9, 2.0]])
     accuracy = torch.tensor([[0.9, 0.6, 0.2]])  # shares of correct pixels
     terms = terms_of(ce, accuracy, [[1.0, 2.0, 3.0]])
-    ref, out = make_agent()(terms), make_agent(correctness_gate=True)(terms)
+    ref, out = make_agent()(terms, COLLECT), make_agent(correctness_gate=True)(terms, COLLECT)
     torch.testing.assert_close(out.logit, gate_weights(ref.logit, accuracy))
     torch.testing.assert_close(out.feature, gate_weights(ref.feature, accuracy))
     torch.testing.assert_close(out.logit.sum(1), torch.ones(1))
@@ -144,9 +147,8 @@ def test_correctness_gate_with_soft_correctness_matches_gate_weights():
 @pytest.mark.parametrize('warmup_weights,value', [('ones', 1.0), ('uniform', 1 / 3)])
 def test_correctness_gate_in_warmup(warmup_weights, value):
     agent = make_agent(correctness_gate=True, warmup_weights=warmup_weights)
-    agent.warming_up = True
     terms = terms_of([[0.3, 0.4, 8.0], [0.3, 0.4, 8.0]], [[1.0, 1.0, 0.0], [0.0, 0.0, 0.0]])
-    w = agent(terms)
+    w = agent(terms, WeightingPhase(acting=False))
     torch.testing.assert_close(w.logit, torch.tensor([[1.5, 1.5, 0.0], [1.0, 1.0, 1.0]]) * value)
     torch.testing.assert_close(w.feature, w.logit)
 

@@ -27,9 +27,11 @@ the teacher furthest from the student, the wrong one, while the confidence prior
 import torch
 import torch.nn.functional as F
 
-from mtkd_rl.weighting import DistillationTerms, MTKDRLWeighting, normalized_reward
+from mtkd_rl.weighting import DistillationTerms, MTKDRLWeighting, WeightingPhase, normalized_reward
 
 T, C, D, B = 4.0, 10, 16, 64
+#: A training iteration's phase after the warm-up: the agent acts and the batch is learnt from.
+COLLECT = WeightingPhase(acting=True, collecting=True)
 GOOD, MIDDLING, WRONG = 0, 1, 2
 
 
@@ -60,7 +62,7 @@ def measure(agent: MTKDRLWeighting, terms: DistillationTerms):
     """Mean fused logit and feature weights, and the mean shares of the agent's logit and feature heads."""
     agent.eval()
     with torch.no_grad():
-        weights = agent(terms)
+        weights = agent(terms, COLLECT)
         a_logit, a_feature = agent.policy(weights.rollout['state'])
     agent.train()
     return weights.logit.mean(0), weights.feature.mean(0), a_logit.softmax(1).mean(0), a_feature.softmax(1).mean(0)
@@ -79,7 +81,7 @@ def test_the_reference_update_drives_the_fused_weights_to_equal():
     g = torch.Generator().manual_seed(0)
     for _ in range(100):
         terms = pool_batch(g)
-        weights = agent(terms)
+        weights = agent(terms, COLLECT)
         total = terms.student_loss + (weights.logit * terms.logit_kd).sum(1) + 5.0 * (
             weights.feature * terms.feature_kd).sum(1)
         loss = agent.update_loss(dict(weights.rollout, reward=normalized_reward(-total)))
@@ -104,7 +106,7 @@ def test_below_average_samples_teach_the_reference_update_nothing():
     torch.manual_seed(0)
     agent = MTKDRLWeighting(3, [D] * 3, [C] * 3)
     terms = pool_batch(torch.Generator().manual_seed(1))
-    rollout = agent(terms).rollout
+    rollout = agent(terms, COLLECT).rollout
     reward = torch.zeros(B)
     reward[:5] = torch.linspace(0.2, 1.0, 5)  # only the first five samples are above the batch mean
     agent.update_loss(dict(rollout, reward=reward)).backward()

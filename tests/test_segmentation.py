@@ -23,7 +23,7 @@ from mmseg.utils import register_all_modules  # noqa: E402
 
 import mtkd_rl  # noqa: E402,F401
 from mtkd_rl.registry import build  # noqa: E402
-from conftest import EVERY_OPTIONAL_TERM, assert_equal_losses, count_calls  # noqa: E402
+from conftest import EVERY_OPTIONAL_TERM, assert_equal_losses, attach_acting_learner, count_calls  # noqa: E402
 from mtkd_rl.tasks import IterationContext, SegmentationAdapter  # noqa: E402
 from mtkd_rl.tasks.pixel_maps import resize_labels  # noqa: E402
 
@@ -395,7 +395,8 @@ def test_distiller_loss_gradients_reach_student_and_connectors_only(mixed_pool, 
     model = mixed_pool
     model.weighting = build(dict(type=weighting), TEACHER_WEIGHTINGS, default_args=dict(
         num_teachers=3, embedding_dims=[64, 64, 64], summary_dims=[3, 3, 3]))
-    model.weighting.trained_by_hook = True
+    if model.weighting.learnable:
+        attach_acting_learner(model)
     model.train()
     inputs, samples = batch()
     losses = model.loss(inputs, samples)
@@ -412,7 +413,7 @@ def test_distiller_loss_gradients_reach_student_and_connectors_only(mixed_pool, 
     names = set(model.state_dict())
     assert not any(n.startswith('teachers') for n in names)
     if weighting == 'MTKD-RL':
-        t = model.latest_transition
+        t = model.learner.buffer[-1]
         assert t['state'].shape == (2, 3 * (64 + 3 + 3)) and t['reward'].shape == (2, )
 
 
@@ -510,8 +511,9 @@ def test_cityscapes_configs(name):
     else:
         assert ours == student
     if name.startswith('mtkdrl'):
-        hook, = cfg.custom_hooks
+        hook, nan_check = cfg.custom_hooks
         assert hook.type == 'mtkd_rl.TeacherWeightingHook' and hook.warmup_iters > 0
+        assert nan_check.type == 'mtkd_rl.NonFiniteLossHook'
     else:
         assert cfg.model.weighting.type == {'aver': 'AVER', 'ebkd': 'EBKD', 'camkd': 'CA-MKD'}[name.split('_')[0]]
     # teachers: mmseg's 512x1024, 80k R101-D8 configs with their model-zoo checkpoints
@@ -553,7 +555,8 @@ def test_nuclei_baseline_configs(weighting):
     cfg = Config.fromfile(osp.join(NUCLEI_CFG, f'{weighting}_deeplabv3_r18-w8-d8_nuclei-pool3_1xb4-400i_'
                                                'nuclei-128x128.py'))
     assert cfg.model.weighting.type == weighting.upper()
-    assert [h.type for h in cfg.custom_hooks] == ['mtkd_rl.TeacherWeightingHook']  # its NaN/inf check
+    # the weighting record and the NaN/inf check
+    assert [h.type for h in cfg.custom_hooks] == ['mtkd_rl.TeacherWeightingHook', 'mtkd_rl.NonFiniteLossHook']
     assert cfg.model.student.type == 'EncoderDecoder' and len(cfg.model.teachers) == 3
 
 
@@ -568,7 +571,8 @@ def test_nuclei_configs_build(tmp_path, weighting):
     model = build(cfg.model)
     assert [type(t.decode_head).__name__ for t in model.teachers] == ['ASPPHead', 'PSPHead',
                                                                       'DepthwiseSeparableASPPHead']
-    model.weighting.trained_by_hook = True
+    if model.weighting.learnable:
+        attach_acting_learner(model)
     model.train()
     inputs, samples = batch(b=2, size=128, num_classes=2)
     losses = model.loss(inputs, samples)

@@ -22,7 +22,7 @@ from conftest import FMNIST_CFG, MTKDRL_CONFIG, REPO, SMALL_RUN, cfg_options, ru
 from mtkd_rl.analysis import (STUDENT_ALONE, Variant, main_metric, parse_variant, variant_config,
                               variant_weighting)
 from mtkd_rl.registry import TEACHER_WEIGHTINGS, build
-from mtkd_rl.weighting import DistillationTerms
+from mtkd_rl.weighting import DistillationTerms, WeightingPhase
 
 TOOL = 'tools/analysis_tools/compare_weightings.py'
 #: The driver's folder: weighting_study.py and study_process.py are imported from it, as the tool does.
@@ -112,8 +112,8 @@ def test_a_plain_config_is_refused(tmp_path):
 def test_ones_weighting_weighs_every_teacher_one():
     b, m = 5, 3
     terms = DistillationTerms(logit_kd=torch.rand(b, m), teacher_loss=torch.rand(b, m), student_loss=torch.rand(b))
-    ones = build(dict(type='ONES'), TEACHER_WEIGHTINGS, default_args=dict(num_teachers=m))(terms)
-    aver = build(dict(type='AVER'), TEACHER_WEIGHTINGS, default_args=dict(num_teachers=m))(terms)
+    ones = build(dict(type='ONES'), TEACHER_WEIGHTINGS, default_args=dict(num_teachers=m))(terms, WeightingPhase())
+    aver = build(dict(type='AVER'), TEACHER_WEIGHTINGS, default_args=dict(num_teachers=m))(terms, WeightingPhase())
     assert torch.equal(ones.logit, torch.ones(b, m)) and torch.equal(ones.feature, torch.ones(b, m))
     assert torch.allclose(ones.logit, aver.logit * m)  # the scale of MTKD-RL's reference warm-up
 

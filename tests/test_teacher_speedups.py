@@ -17,7 +17,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 import mtkd_rl  # noqa: F401
 from mtkd_rl.tasks import IterationContext
 from mtkd_rl.distillers.teacher_speedups import TeacherSpeedups, fuse_teacher_conv_bn
-from conftest import distiller_cfg
+from conftest import attach_acting_learner, distiller_cfg
 
 EXACT, BF16 = 1e-4, 5e-2
 
@@ -44,8 +44,7 @@ def randomise_bn(model: nn.Module, seed: int) -> None:
 def build(teachers, **speedups):
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         model = MMENGINE_MODELS.build(distiller_cfg(teachers, teacher_speedups=speedups or None))
-    model.weighting.trained_by_hook = True
-    model.weighting.warming_up = False
+    attach_acting_learner(model)
     return model.train()
 
 
@@ -163,5 +162,5 @@ def test_bf16_teachers_give_float32_terms(plain):
         handle.remove()
     assert conv_dtypes == [torch.bfloat16]  # the teacher ran in bf16...
     assert all(v.dtype == torch.float32 for v in losses.values())  # ...and every term is float32
-    state = model.latest_transition['state']
+    state = model.learner.buffer[-1]['state']
     assert state.dtype == torch.float32 and torch.isfinite(state).all()

@@ -200,7 +200,7 @@ def test_distiller_trains_student_and_connectors_not_teachers(distiller):
     # the feature-only RetinaNet passes its logit weight on; the Cascade R-CNN teaches logits
     assert float(losses['w_logit.retinanet']) == 0.0 and float(losses['kd_logit.cascade']) > 0
     assert float(losses['kd_feature.retinanet']) > 0
-    assert distiller.latest_transition['reward'].shape == (3, )
+    assert distiller.learner.buffer[-1]['reward'].shape == (3, )
     distiller.student.zero_grad()
     distiller.connectors.zero_grad()
 
@@ -377,7 +377,7 @@ def test_coco_configs_use_the_model_zoo(name):
     for teacher in cfg.model.teachers:
         assert teacher.checkpoint == get_config(teacher.config, pretrained=True).model_path
     assert cfg.model.task.get('feature_only_teachers', []) == (names[3:] if 'retinanet' in name else [])
-    assert [h.type for h in cfg.custom_hooks] == ['mtkd_rl.TeacherWeightingHook']
+    assert [h.type for h in cfg.custom_hooks] == ['mtkd_rl.TeacherWeightingHook', 'mtkd_rl.NonFiniteLossHook']
     if kind == 'MaskRCNN':
         assert cfg.val_evaluator.metric == ['bbox', 'segm']
 

@@ -14,7 +14,7 @@ import mtkd_rl  # noqa: F401
 from mtkd_rl.tasks import IterationContext
 from mtkd_rl.tasks.reductions import global_pool, soft_cross_entropy
 from mtkd_rl.tasks.classifier_outputs import head_input_from, run_classifier
-from conftest import FMNIST_CFG, SMALL_RUN, TEACHER_CONFIGS, cfg_options, run_tool
+from conftest import FMNIST_CFG, SMALL_RUN, TEACHER_CONFIGS, attach_acting_learner, cfg_options, run_tool
 from test_e2e_classification import MMPRETRAIN_TEST, accuracy
 
 VIT_TEACHER = f'{FMNIST_CFG}/teachers/vit-d4-w64-p4_1xb64-2e_fashion-mnist.py'
@@ -149,7 +149,8 @@ def distiller(teachers, weighting='MTKD-RL', **task):
                  data_preprocessor=cfg.data_preprocessor.to_dict())
     model['task'].update(task)
     built = build(model)
-    built.weighting.trained_by_hook = True
+    if built.weighting.learnable:
+        attach_acting_learner(built)
     return built
 
 
@@ -159,7 +160,6 @@ def test_mixed_pool_builds_and_trains_one_step(mixed_pool, weighting):
     # the student's 8x8 patch-token map (32 ch) to the ViT's tokens, the ResNet's stage and Swin's stage
     assert [tuple(c[0].conv.weight.shape[:2]) for c in model.connectors] == [(64, 32), (128, 32), (32, 32)]
     model.train()
-    model.weighting.warming_up = False
     inputs, samples = batch()
     data = model.data_preprocessor(dict(inputs=list(inputs * 50 + 73), data_samples=samples), training=True)
     losses = model(**data, mode='loss')

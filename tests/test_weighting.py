@@ -5,8 +5,14 @@ import pytest
 import torch
 
 from mtkd_rl.registry import TEACHER_WEIGHTINGS, build
-from mtkd_rl.weighting import (COMMON_TERMS, DistillationTerms, MTKDRLWeighting, TeacherWeighting, confidence_prior,
-                              normalized_reward)
+from mtkd_rl.weighting import (COMMON_TERMS, DistillationTerms, MTKDRLWeighting, TeacherWeighting, WeightingPhase,
+                              confidence_prior, normalized_reward)
+
+#: The phases of a training iteration (the learner's), and of a read of the weights.
+COLLECT = WeightingPhase(acting=True, collecting=True)
+READ = WeightingPhase()
+WARMUP = WeightingPhase(acting=False, collecting=False)
+WARMUP_COLLECT = WeightingPhase(acting=False, collecting=True)
 
 
 def make_terms(b=4, m=3, d=5, c=7, seed=0, feature=True):
@@ -38,7 +44,7 @@ def test_confidence_prior_exact():
 
 
 def test_aver():
-    w = build(dict(type='AVER'), TEACHER_WEIGHTINGS, default_args=dict(num_teachers=4))(make_terms(m=4))
+    w = build(dict(type='AVER'), TEACHER_WEIGHTINGS, default_args=dict(num_teachers=4))(make_terms(m=4), READ)
     assert torch.equal(w.logit, torch.full((4, 4), 0.25)) and torch.equal(w.feature, w.logit)
     assert w.rollout is None
 
@@ -47,17 +53,17 @@ def test_ebkd_exact():
     ebkd = build(dict(type='EBKD'), TEACHER_WEIGHTINGS, default_args=dict(num_teachers=3))
     terms = make_terms(b=1, m=3)
     terms.teacher_entropy = torch.tensor([[1.0, 1.0, 2.0]])
-    torch.testing.assert_close(ebkd(terms).logit, torch.tensor([[0.375, 0.375, 0.25]]))
+    torch.testing.assert_close(ebkd(terms, READ).logit, torch.tensor([[0.375, 0.375, 0.25]]))
     terms.teacher_entropy = torch.zeros(1, 3)
-    torch.testing.assert_close(ebkd(terms).logit, torch.full((1, 3), 1 / 3))
+    torch.testing.assert_close(ebkd(terms, READ).logit, torch.full((1, 3), 1 / 3))
     one = build(dict(type='EBKD'), TEACHER_WEIGHTINGS, default_args=dict(num_teachers=1))
-    assert torch.equal(one(make_terms(m=1)).logit, torch.ones(4, 1))
+    assert torch.equal(one(make_terms(m=1), READ).logit, torch.ones(4, 1))
 
 
 def test_camkd_uses_both_losses():
     camkd = build(dict(type='CA-MKD'), TEACHER_WEIGHTINGS, default_args=dict(num_teachers=3))
     terms = make_terms()
-    w = camkd(terms)
+    w = camkd(terms, READ)
     torch.testing.assert_close(w.logit, confidence_prior(terms.teacher_loss))
     torch.testing.assert_close(w.feature, confidence_prior(terms.feature_teacher_loss))
 
@@ -70,7 +76,7 @@ def test_unknown_weighting_type():
 @pytest.mark.parametrize('fusion', ['static', 'dynamic'])
 def test_mtkdrl_weights_on_simplex(fusion):
     agent = mtkdrl(fusion=fusion)
-    w = agent(make_terms())
+    w = agent(make_terms(), COLLECT)
     for x in (w.logit, w.feature):
         assert x.shape == (4, 3) and (x > 0).all()
         torch.testing.assert_close(x.sum(1), torch.ones(4))
@@ -81,7 +87,7 @@ def test_mtkdrl_weights_on_simplex(fusion):
 def test_mtkdrl_static_fusion_exact():
     agent = mtkdrl()
     terms = make_terms()
-    w = agent(terms)
+    w = agent(terms, READ)
     a_logit, a_feat = agent.policy(agent.build_state(terms))
     w_ce = confidence_prior(terms.teacher_loss)
     expected_logit = (a_logit.softmax(1) + w_ce + terms.logit_kd.softmax(1)) / 3
@@ -101,15 +107,14 @@ def test_mtkdrl_state_layout():
 
 def test_mtkdrl_single_teacher():
     agent = mtkdrl(m=1)
-    w = agent(make_terms(m=1))
+    w = agent(make_terms(m=1), READ)
     assert torch.equal(w.logit, torch.ones(4, 1)) and torch.equal(w.feature, torch.ones(4, 1))
 
 
 @pytest.mark.parametrize('warmup,value', [('ones', 1.0), ('uniform', 1 / 3)])
 def test_mtkdrl_warmup(warmup, value):
     agent = mtkdrl(warmup_weights=warmup)
-    agent.warming_up = True
-    w = agent(make_terms())
+    w = agent(make_terms(), WARMUP)
     assert torch.equal(w.logit, torch.full((4, 3), value)) and w.rollout is None
 
 
@@ -126,7 +131,7 @@ def test_surrogate_update_matches_analytic_gradient():
     torch.manual_seed(0)
     agent = mtkdrl()
     terms = make_terms()
-    rollout = agent(terms).rollout
+    rollout = agent(terms, COLLECT).rollout
     reward = torch.tensor([1.0, 0.0, 0.5, 0.0])
     transition = dict(rollout, reward=reward)
     # analytic gradient of -mean_{i,m} r_i log w_logit[i,m] w.r.t. the logit head's bias
@@ -150,7 +155,7 @@ def test_surrogate_update_matches_analytic_gradient():
 
 def test_zero_reward_leaves_agent_unchanged():
     agent = mtkdrl()
-    rollout = agent(make_terms()).rollout
+    rollout = agent(make_terms(), COLLECT).rollout
     before = [p.detach().clone() for p in agent.parameters()]
     opt = torch.optim.SGD(agent.parameters(), lr=0.1)
     opt.zero_grad()
@@ -161,7 +166,7 @@ def test_zero_reward_leaves_agent_unchanged():
 
 def test_dynamic_fusion_mixing_is_learnt():
     agent = mtkdrl(fusion='dynamic')
-    rollout = agent(make_terms()).rollout
+    rollout = agent(make_terms(), COLLECT).rollout
     opt = torch.optim.SGD(agent.parameters(), lr=0.1)
     agent.update_loss(dict(rollout, reward=torch.ones(4))).backward()
     assert agent.logit_mix.grad is not None and agent.logit_mix.grad.abs().sum() > 0
@@ -173,8 +178,7 @@ def test_policy_gradient_update_exact_step():
     """REINFORCE with the batch-mean baseline, Fisher- and sensitivity-preconditioned: the exact gradient."""
     torch.manual_seed(0)
     agent = mtkdrl(update='policy_gradient')
-    agent.train()
-    w = agent(make_terms())
+    w = agent(make_terms(), COLLECT)
     assert 'action_logit' in w.rollout
     torch.testing.assert_close(w.logit.sum(1), torch.ones(4))
     rollout = w.rollout
@@ -207,21 +211,25 @@ def test_policy_gradient_update_exact_step():
         group['lr'] = 1e-3
     opt.step()
     assert objective().item() > before
-    agent.eval()
-    assert 'action_logit' not in agent(make_terms()).rollout
+    # read without collecting, the policy acts with its mean
+    read = agent(make_terms(), READ)
+    assert read.rollout is None
+    with torch.no_grad():
+        mean = agent._weights(agent.policy(agent.build_state(make_terms())), make_terms().teacher_loss,
+                              make_terms().logit_kd, make_terms().cosine)
+    assert torch.equal(read.logit, mean[0]) and torch.equal(read.feature, mean[1])
 
 
 def test_policy_gradient_stays_bounded_whatever_the_state_scale():
     """Many updates on states 10x larger: the previous update diverged (mean ~1e10, then NaN); now bounded."""
     torch.manual_seed(0)
     agent = mtkdrl(update='policy_gradient', d=64, c=10)
-    agent.train()
     opt = torch.optim.SGD(agent.parameters(), lr=0.1)
     for step in range(100):
         terms = make_terms(b=32, d=64, c=10, seed=step)
         for t in [terms.logit_kd, terms.teacher_loss, *terms.embeddings, *terms.summaries]:
             t.mul_(10)
-        w = agent(terms)
+        w = agent(terms, COLLECT)
         for x in (w.logit, w.feature):
             assert torch.isfinite(x).all() and (x >= 0).all()
             torch.testing.assert_close(x.sum(1), torch.ones(32))
@@ -264,12 +272,10 @@ def test_policy_spread_bad_options(kw, key):
 
 @pytest.mark.parametrize('update', ['surrogate', 'policy_gradient'])
 def test_warmup_rollout_for_the_reference_schedule(update):
-    """Asked by the hook, warm-up batches keep their fixed weights and come with the state to learn from."""
+    """In a warm-up phase that collects, batches keep their fixed weights and come with the state to learn from."""
     agent = mtkdrl(update=update)
-    agent.train()
-    agent.warming_up = agent.learn_during_warmup = True
     terms = make_terms()
-    w = agent(terms)
+    w = agent(terms, WARMUP_COLLECT)
     assert torch.equal(w.logit, torch.ones(4, 3)) and torch.equal(w.feature, torch.ones(4, 3))
     if update == 'policy_gradient':  # it learns only from its own sampled weights
         assert w.rollout is None
@@ -278,8 +284,7 @@ def test_warmup_rollout_for_the_reference_schedule(update):
     torch.testing.assert_close(w.rollout['state'], agent.build_state(terms))
     agent.update_loss(dict(w.rollout, reward=torch.tensor([1.0, 0.0, 0.5, 0.0]))).backward()
     assert agent.policy.logit_head.bias.grad.abs().sum() > 0
-    agent.eval()
-    assert agent(terms).rollout is None
+    assert agent(terms, WARMUP).rollout is None
 
 
 @pytest.mark.parametrize('kw,key', [(dict(fusion='x'), 'fusion'), (dict(update='x'), 'update'),
@@ -311,7 +316,7 @@ def test_mtkdrl_isinstance():
 
 def test_without_feature_distillation_the_feature_head_is_not_trained():
     agent = mtkdrl()
-    rollout = agent(make_terms(feature=False)).rollout
+    rollout = agent(make_terms(feature=False), COLLECT).rollout
     assert 'cos' not in rollout
     agent.update_loss(dict(rollout, reward=torch.ones(4))).backward()
     assert agent.policy.logit_head.weight.grad.abs().sum() > 0
@@ -328,17 +333,21 @@ def test_restrict_weights_moves_weight_to_allowed_teachers():
 def test_needed_terms_of_each_weighting():
     def needed(name, **kwargs):
         return build(dict(type=name, **kwargs), TEACHER_WEIGHTINGS, default_args=dict(
-            num_teachers=2, embedding_dims=[4, 4], summary_dims=[3, 3])).needed_terms()
+            num_teachers=2, embedding_dims=[4, 4], summary_dims=[3, 3])).needed_terms(COLLECT)
     assert needed('AVER') == needed('ONES') == frozenset()
     assert needed('EBKD') == {'teacher_entropy'}
     assert needed('CA-MKD') == {'feature_teacher_loss'}
     # the state's pieces, and the student's loss for the reward
     assert needed('MTKD-RL') == {'embeddings', 'summaries', 'cosine', 'student_loss'}
+    # read without learning from the batch: the state's pieces only, no reward
+    assert build(dict(type='MTKD-RL'), TEACHER_WEIGHTINGS, default_args=dict(
+        num_teachers=2, embedding_dims=[4, 4], summary_dims=[3, 3])).needed_terms(READ) == {
+            'embeddings', 'summaries', 'cosine'}
 
     class Undeclared(TeacherWeighting):  # a weighting that does not say what it reads gets every common term
         pass
 
-    assert Undeclared(2).needed_terms() == COMMON_TERMS
+    assert Undeclared(2).needed_terms(COLLECT) == COMMON_TERMS
 
 
 def reference_state(weighting, terms):
@@ -365,7 +374,7 @@ def test_state_built_in_one_copy_equals_the_piecewise_state_and_gives_the_same_w
     state = agent.build_state(terms)
     assert state.dtype == torch.float32 and not state.requires_grad and torch.equal(state, expected)
     agent.eval()
-    weights = agent(terms)
+    weights = agent(terms, COLLECT)
     assert torch.equal(weights.rollout['state'], expected)
     with torch.no_grad():
         w_logit, w_feature = agent._weights(agent.policy(expected), terms.teacher_loss.float(),
@@ -376,24 +385,17 @@ def test_state_built_in_one_copy_equals_the_piecewise_state_and_gives_the_same_w
 
 def test_mtkdrl_needs_no_terms_while_warming_up_without_storing():
     agent = mtkdrl(update='policy_gradient')  # learns only from its own sampled weights
-    agent.train()
-    agent.learn_during_warmup = True
-    agent.warming_up = True
-    assert agent.needed_terms() == frozenset()
+    assert agent.needed_terms(WARMUP_COLLECT) == frozenset()
     # the fixed weights come without the state's terms
     terms = make_terms()
     terms.embeddings, terms.summaries, terms.cosine, terms.student_loss = [], [], None, None
-    weights = agent(terms)
+    weights = agent(terms, WARMUP_COLLECT)
     assert torch.equal(weights.logit, torch.ones(4, 3)) and weights.rollout is None
-    agent.warming_up = False
-    assert agent.needed_terms() == {'embeddings', 'summaries', 'cosine', 'student_loss'}
+    assert agent.needed_terms(COLLECT) == {'embeddings', 'summaries', 'cosine', 'student_loss'}
     surrogate = mtkdrl()
-    surrogate.train()
-    surrogate.warming_up = True
-    surrogate.learn_during_warmup = True  # the reference: warm-up batches are stored
-    assert surrogate.needed_terms() == {'embeddings', 'summaries', 'cosine', 'student_loss'}
-    surrogate.learn_during_warmup = False
-    assert surrogate.needed_terms() == frozenset()
+    # the reference: warm-up batches are stored
+    assert surrogate.needed_terms(WARMUP_COLLECT) == {'embeddings', 'summaries', 'cosine', 'student_loss'}
+    assert surrogate.needed_terms(WARMUP) == frozenset()
 
 
 # ------------------------------------------------------------------------- MTKD-RL ablation arms (components)
@@ -403,7 +405,7 @@ def test_mtkdrl_components_default_is_the_reference_fusion_bit_for_bit():
     default = mtkdrl()
     torch.manual_seed(0)
     explicit = mtkdrl(components='agent+priors')
-    a, b = default(terms), explicit(terms)
+    a, b = default(terms, READ), explicit(terms, READ)
     assert default.components == 'agent+priors'
     assert torch.equal(a.logit, b.logit) and torch.equal(a.feature, b.feature)
     # the reference formula, computed as the reference computes it (float32 state, priors, then / 3)
@@ -417,33 +419,30 @@ def test_mtkdrl_components_default_is_the_reference_fusion_bit_for_bit():
 
 def test_mtkdrl_priors_arm_exact():
     agent = mtkdrl(components='priors')
-    agent.train()
     terms = make_terms(b=1, m=3)
     terms.teacher_loss = torch.tensor([[1.0, 2.0, 3.0]])
     terms.logit_kd = torch.tensor([[0.0, 0.0, math.log(2.0)]])  # softmax: (1/4, 1/4, 1/2)
     terms.cosine = torch.tensor([[math.log(3.0), 0.0, 0.0]])   # softmax: (3/5, 1/5, 1/5)
     e = [math.exp(1), math.exp(2), math.exp(3)]
     w_ce = [(1 - v / sum(e)) / 2 for v in e]
-    w = agent(terms)
+    w = agent(terms, COLLECT)
     torch.testing.assert_close(w.logit, torch.tensor([[(w_ce[0] + 0.25) / 2, (w_ce[1] + 0.25) / 2,
                                                        (w_ce[2] + 0.5) / 2]]))
     torch.testing.assert_close(w.feature, torch.tensor([[(w_ce[0] + 0.6) / 2, (w_ce[1] + 0.2) / 2,
                                                          (w_ce[2] + 0.2) / 2]]))
     # no agent: no state, nothing stored, only the cosine prior's input is computed, and the warm-up is kept
-    assert w.rollout is None and agent.needed_terms() == {'cosine'}
+    assert w.rollout is None and agent.needed_terms(COLLECT) == {'cosine'}
     terms.embeddings, terms.summaries, terms.student_loss = [], [], None
-    assert torch.equal(agent(terms).logit, w.logit)
-    agent.warming_up = agent.learn_during_warmup = True
-    assert agent.needed_terms() == frozenset()
-    warm = agent(terms)
+    assert torch.equal(agent(terms, COLLECT).logit, w.logit)
+    assert agent.needed_terms(WARMUP_COLLECT) == frozenset()
+    warm = agent(terms, WARMUP_COLLECT)
     assert torch.equal(warm.logit, torch.ones(1, 3)) and warm.rollout is None
 
 
 def test_mtkdrl_agent_arm_exact_and_learnt():
     agent = mtkdrl(components='agent')
-    agent.train()
     terms = make_terms()
-    w = agent(terms)
+    w = agent(terms, COLLECT)
     with torch.no_grad():
         a_logit, a_feat = agent.policy(agent.build_state(terms))
     torch.testing.assert_close(w.logit, a_logit.softmax(1), rtol=0, atol=0)
@@ -453,9 +452,9 @@ def test_mtkdrl_agent_arm_exact_and_learnt():
     loss = agent.update_loss(dict(w.rollout, reward=reward))
     expected = -(reward[:, None] * a_logit.log_softmax(1)).mean() - (reward[:, None] * a_feat.log_softmax(1)).mean()
     torch.testing.assert_close(loss, expected)
-    assert agent.needed_terms() == {'embeddings', 'summaries', 'cosine', 'student_loss'}
+    assert agent.needed_terms(COLLECT) == {'embeddings', 'summaries', 'cosine', 'student_loss'}
     pg = mtkdrl(components='agent', update='policy_gradient')
-    assert pg(terms).rollout['action_logit'].shape == (4, 3)
+    assert pg(terms, COLLECT).rollout['action_logit'].shape == (4, 3)
 
 
 @pytest.mark.parametrize('kw,match', [
@@ -470,4 +469,4 @@ def test_mtkdrl_components_bad_options(kw, match):
 
 def test_aekd_needs_the_student_outputs_only():
     weighting = build(dict(type='AEKD'), TEACHER_WEIGHTINGS, default_args=dict(num_teachers=2))
-    assert weighting.needed_terms() == {'student_outputs'} and 'student_outputs' in COMMON_TERMS
+    assert weighting.needed_terms(COLLECT) == {'student_outputs'} and 'student_outputs' in COMMON_TERMS

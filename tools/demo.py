@@ -99,7 +99,7 @@ def main():
              f'{args.student_size} training images, the agent acting after iteration {args.warmup_iters}')
     overrides = {f'model.teachers.{i}.checkpoint': teachers[n] for i, n in enumerate(TEACHERS)}
     overrides['custom_hooks'] = [dict(type='mtkd_rl.TeacherWeightingHook', interval=args.agent_interval,
-                                      warmup_iters=args.warmup_iters)]
+                                      warmup_iters=args.warmup_iters), dict(type='mtkd_rl.NonFiniteLossHook')]
     student = run(STUDENT, osp.join(args.work_dir, 'mtkdrl_student'), args.student_size, args.student_epochs,
                   args, **overrides)
     hub = student.message_hub

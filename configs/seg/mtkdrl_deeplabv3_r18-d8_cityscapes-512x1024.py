@@ -42,4 +42,5 @@ model = dict(
 
 # The agent (reference: update every 1000 iterations; first epoch without it). One Cityscapes epoch is
 # 2975 images / (4 GPUs x 2) = 372 iterations.
-custom_hooks = [dict(type='mtkd_rl.TeacherWeightingHook', interval=1000, warmup_iters=372)]
+custom_hooks = [dict(type='mtkd_rl.TeacherWeightingHook', interval=1000, warmup_iters=372),
+                dict(type='mtkd_rl.NonFiniteLossHook')]

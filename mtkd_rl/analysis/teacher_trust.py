@@ -1,8 +1,9 @@
 """Which teacher the agent trusts for what: per-sample teacher weights over a data split, grouped.
 
-The distiller is run over a dataloader as in a training iteration (student, teachers, task terms, weighting),
-in eval mode: the student's normalisation layers use their running statistics and a sampling policy acts with
-its mean. The weights are the ones the distiller's loss uses, taken from the weighting's output.
+The distiller weighs the batches of a dataloader as in a training iteration (student, teachers, task terms,
+weighting: ``MultiTeacherDistiller.weigh_batch``), in eval mode and in the phase where the agent acts and nothing
+is learnt: the student's normalisation layers use their running statistics and a sampling policy acts with its
+mean. The weights are the ones the distiller's loss uses.
 """
 import csv
 from collections import OrderedDict
@@ -12,7 +13,8 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 
-from mtkd_rl.weighting import TeacherWeights
+from mtkd_rl.weighting import WeightingPhase
+from mtkd_rl.weighting.learner import CHECKPOINT_KEY
 
 #: A sample's group: ``(order, label)``; groups are listed by ``order``.
 Group = Tuple[float, str]
@@ -121,7 +123,6 @@ def load_distiller_checkpoint(model: nn.Module, checkpoint: str) -> dict:
     """
     from mmengine.runner import load_checkpoint
 
-    from mtkd_rl.hooks.teacher_weighting_hook import CHECKPOINT_KEY
     try:
         state = load_checkpoint(model, checkpoint, map_location='cpu', strict=True,
                                 revise_keys=[(r'^module\.', '')])
@@ -161,33 +162,16 @@ def collect_teacher_weights(model: nn.Module,
     Returns:
         The per-sample weights and groups.
     """
-    weighting = model.weighting
-    captured: List[TeacherWeights] = []
-    distiller_weights = model.teacher_weights
-
-    def capture(terms):
-        weights = distiller_weights(terms)
-        captured.append(weights)
-        return weights
-
-    model.teacher_weights = capture  # the weights exactly as the distiller's loss uses them
     was_training = model.training
-    trained_by_hook = getattr(weighting, 'trained_by_hook', False)
     model.eval()
-    # the agent was trained by the hook of the run that saved it; act with it, past its warm-up
-    weighting.trained_by_hook = True
-    if hasattr(weighting, 'warming_up'):
-        weighting.warming_up = False
+    # the agent the run saved acts (past its warm-up), and nothing is learnt from these batches
+    phase = WeightingPhase(acting=True, collecting=False)
     logit, feature, groups = [], [], []
     try:
         with torch.no_grad():
             for batch in batches:
                 data = model.data_preprocessor(batch, training_preprocess)
-                captured.clear()
-                model.loss(data['inputs'], data['data_samples'])
-                if len(captured) != 1:
-                    raise RuntimeError(f'the weighting ran {len(captured)} times in one distiller pass')
-                weights = captured[0]
+                _, weights = model.weigh_batch(data['inputs'], data['data_samples'], phase)
                 logit.append(weights.logit.float())
                 if model.with_feature_kd:
                     feature.append(weights.feature.float())
@@ -195,8 +179,6 @@ def collect_teacher_weights(model: nn.Module,
                 if max_samples is not None and len(groups) >= max_samples:
                     break
     finally:
-        del model.teacher_weights
-        weighting.trained_by_hook = trained_by_hook
         model.train(was_training)
     if not groups:
         raise ValueError('the data split gave no batches')

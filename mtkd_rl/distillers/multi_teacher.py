@@ -1,8 +1,12 @@
-"""The multi-teacher distiller: one student, M frozen teachers, per-sample teacher weights."""
+"""The multi-teacher distiller: one student, M frozen teachers, per-sample teacher weights.
+
+One class over 300 lines: its build (teachers, probes, checks, connectors, weighting) and its iteration (terms,
+weights, losses, the learner's rollouts) share the distiller's state.
+"""
 import copy
 import inspect
 from contextlib import contextmanager
-from typing import Dict, Iterator, List, Optional, Sequence
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -12,8 +16,8 @@ from mmengine.registry import MODELS as MMENGINE_MODELS
 from mtkd_rl.registry import MODELS, TEACHER_WEIGHTINGS, build
 from mtkd_rl.tasks import IterationContext, ModelShapes, TaskAdapter
 from mtkd_rl.tasks.toolboxes import TASK_ADAPTERS, default_adapter
-from mtkd_rl.weighting import (COMMON_TERMS, DistillationTerms, TeacherWeighting, TeacherWeights,
-                              normalized_reward, restrict_weights)
+from mtkd_rl.weighting import (COMMON_TERMS, DistillationTerms, RewardTerms, TeacherWeighting, TeacherWeights,
+                              WeightingLearner, WeightingPhase, restrict_weights)
 from .teacher_check import TeacherPoolCheck
 from .teacher_speedups import TeacherSpeedups
 from .teachers import input_channels, input_normalisation, load_teacher
@@ -47,7 +51,10 @@ class MultiTeacherDistiller(BaseModel):
     Teachers are frozen, in eval mode for the whole run, and kept out of ``state_dict``, the optimizer and
     the DDP wrapper (like mmdet's ``KnowledgeDistillationSingleStageDetector``). ``predict`` and ``tensor``
     modes and the data preprocessor are the student's, so the toolbox's val/test loops work unchanged. The
-    weighting lives beside the teachers (out of ``state_dict``); ``TeacherWeightingHook`` trains and saves it.
+    weighting lives beside the teachers (out of ``state_dict``). A learnable one is trained by a
+    :class:`~mtkd_rl.weighting.WeightingLearner` handed over by :meth:`attach_learner` (``TeacherWeightingHook``
+    builds it, schedules its updates and saves it): at each training iteration the distiller asks it for the
+    phase and hands it the batch's rollout with the reward's terms.
 
     Args:
         student: The student's model config (an ordinary mmpretrain/mmdet/mmseg model).
@@ -122,7 +129,8 @@ class MultiTeacherDistiller(BaseModel):
                 num_teachers=len(modules),
                 embedding_dims=[s.embedding_dim for s in teacher_shapes],
                 summary_dims=[s.summary_dim for s in teacher_shapes]))
-        missing = set(module.needed_terms()) - set(self.task.provides) - COMMON_TERMS
+        missing = set(module.needed_terms(WeightingPhase(acting=True, collecting=True))) - set(
+            self.task.provides) - COMMON_TERMS
         if missing:
             reasons = ''.join(f' ({k}: {v})' for k, v in getattr(self.task, 'unavailable', {}).items()
                               if k in missing)
@@ -133,8 +141,7 @@ class MultiTeacherDistiller(BaseModel):
         #: Teachers that give logit distillation; the others' logit weight moves to them.
         self.register_buffer('logit_teachers', torch.tensor(logit_teachers), persistent=False)
         self._all_teach_logits = all(logit_teachers)
-        #: Set by the forward pass of a training iteration, taken by ``TeacherWeightingHook``.
-        self.latest_transition: Optional[Dict[str, torch.Tensor]] = None
+        self._learner: Optional[WeightingLearner] = None
 
     def _build_teacher_check(self, cfg: Optional[dict]) -> Optional[TeacherPoolCheck]:
         if cfg is None:
@@ -280,23 +287,74 @@ class MultiTeacherDistiller(BaseModel):
             return self.loss(inputs, data_samples)
         return self.student(inputs, data_samples, mode)
 
-    def teacher_weights(self, terms: DistillationTerms) -> TeacherWeights:
+    @property
+    def learner(self) -> Optional[WeightingLearner]:
+        """The learner that trains the weighting, or None (a fixed weighting, or none attached yet)."""
+        return self._learner
+
+    def attach_learner(self, learner: Optional[WeightingLearner]) -> None:
+        """Hand over the learner of the (learnable) weighting; None detaches it.
+
+        From then on each training iteration takes its phase from ``learner.phase()`` and hands the batch's
+        rollout and reward terms to ``learner.collect``.
+
+        Raises:
+            ValueError: The learner trains another weighting.
+        """
+        if learner is not None and learner.weighting is not self.weighting:
+            raise ValueError(f'the learner trains a {type(learner.weighting).__name__} that is not this '
+                             f"distiller's model.weighting")
+        self._learner = learner
+
+    def _training_phase(self) -> WeightingPhase:
+        """The phase of a training iteration: the learner's for a learnable weighting; nothing is collected from
+        a pass in eval mode."""
+        if not self.weighting.learnable:
+            return WeightingPhase()
+        if self._learner is None:
+            raise RuntimeError(
+                f"model.weighting '{type(self.weighting).__name__}' learns, but no TeacherWeightingHook is "
+                f"registered: add dict(type='mtkd_rl.TeacherWeightingHook') to custom_hooks")
+        phase = self._learner.phase()
+        return phase if self.training else WeightingPhase(acting=phase.acting)
+
+    def teacher_weights(self, terms: DistillationTerms, phase: WeightingPhase) -> TeacherWeights:
         """The weighting's weights for one batch, with the logit weight of teachers that teach features only
         moved onto the others."""
-        weights = self.weighting(terms)
+        weights = self.weighting(terms, phase)
         if not self._all_teach_logits:
             weights = TeacherWeights(restrict_weights(weights.logit, self.logit_teachers), weights.feature,
                                      weights.rollout)
         return weights
 
-    def loss(self, inputs: torch.Tensor, data_samples: list) -> Dict[str, torch.Tensor]:
-        """One training iteration's losses: the student's own, plus the weighted logit and feature KD."""
-        if self.weighting.learnable and not getattr(self.weighting, 'trained_by_hook', False):
-            raise RuntimeError(
-                f"model.weighting '{type(self.weighting).__name__}' learns, but no TeacherWeightingHook is "
-                f"registered: add dict(type='mtkd_rl.TeacherWeightingHook') to custom_hooks")
-        # only the optional terms the weighting reads (and, for a learnt one, its reward) are computed
-        context = IterationContext.create(inputs, data_samples, self.weighting.needed_terms())
+    def weigh_batch(self, inputs: torch.Tensor, data_samples: list,
+                    phase: WeightingPhase = WeightingPhase()) -> Tuple[DistillationTerms, TeacherWeights]:
+        """A batch's terms and teacher weights, exactly as a training iteration's loss uses them.
+
+        Nothing else happens: no rollout is stored (``weights.rollout`` is returned where ``phase`` collects)
+        and the teacher check is not fed. The models run in their current mode (in eval mode the student's
+        normalisation layers use their running statistics) and under the caller's grad mode (AEKD's weights need
+        gradients; under ``no_grad`` they are 1/M).
+
+        Args:
+            inputs: The preprocessed batch.
+            data_samples: Its data samples.
+            phase: How a learnable weighting treats the batch; by default it acts and nothing is collected.
+
+        Returns:
+            The terms (with the optional fields the weighting reads in ``phase``) and the weights.
+        """
+        _, terms, weights = self._weigh(inputs, data_samples, phase)
+        return terms, weights
+
+    def _weigh(self, inputs: torch.Tensor, data_samples: list, phase: WeightingPhase):
+        # only the optional terms the weighting reads (and, for a batch learnt from, its reward) are computed
+        student, terms = self._terms(inputs, data_samples, self.weighting.needed_terms(phase))
+        return student, terms, self.teacher_weights(terms, phase)
+
+    def _terms(self, inputs: torch.Tensor, data_samples: list, needed: frozenset):
+        """The student's pass and the batch's terms, computing the optional terms in ``needed`` only."""
+        context = IterationContext.create(inputs, data_samples, needed)
         student = self.task.forward_student(self.student, context)
         with torch.no_grad():
             teachers = [self.task.forward_teacher(t, context, student) for t in self.teachers]
@@ -305,7 +363,16 @@ class MultiTeacherDistiller(BaseModel):
             connected = [[conn(s, t.shape[-2:]) for conn, s, t in zip(conns, student.features, tp.features)]
                          for conns, tp in zip(self.connectors, teachers)]
         terms = self.task.terms(student, teachers, connected, context, self.teachers)
-        weights = self.teacher_weights(terms)
+        return student, terms
+
+    def loss(self, inputs: torch.Tensor, data_samples: list) -> Dict[str, torch.Tensor]:
+        """One training iteration's losses: the student's own, plus the weighted logit and feature KD.
+
+        With a learnable weighting, the batch is weighted in the learner's phase, and where that phase collects
+        it, its rollout and reward terms go to the learner.
+        """
+        phase = self._training_phase()
+        student, terms, weights = self._weigh(inputs, data_samples, phase)
         w_logit = weights.logit
         alpha, beta = self.task.alpha, self.task.beta
         kd_logit = (w_logit * terms.logit_kd).sum(1)
@@ -329,9 +396,6 @@ class MultiTeacherDistiller(BaseModel):
 
         if self.teacher_check is not None and self.training:
             self.teacher_check.update(terms)
-        if weights.rollout is not None and self.training:
-            total = terms.student_loss + alpha * kd_logit.detach()
-            if kd_feature is not None:
-                total = total + beta * kd_feature.detach()
-            self.latest_transition = dict(weights.rollout, reward=normalized_reward(-total))
+        if weights.rollout is not None and phase.collecting:
+            self._learner.collect(weights.rollout, RewardTerms(terms.student_loss, kd_logit, kd_feature, alpha, beta))
         return losses

@@ -1,3 +1,4 @@
+from .non_finite_loss_hook import NonFiniteLossHook
 from .teacher_weighting_hook import TeacherWeightingHook
 
-__all__ = ['TeacherWeightingHook']
+__all__ = ['NonFiniteLossHook', 'TeacherWeightingHook']

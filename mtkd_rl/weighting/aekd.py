@@ -24,7 +24,7 @@ import torch
 
 from mtkd_rl.options import check_choice, check_int
 from mtkd_rl.registry import TEACHER_WEIGHTINGS
-from .base import DistillationTerms, StudentOutput, TeacherWeighting, TeacherWeights
+from .base import DistillationTerms, StudentOutput, TeacherWeighting, TeacherWeights, WeightingPhase
 
 SOLVERS = ('exact', 'frank_wolfe')
 #: The largest pool the exact solver takes: it solves one small linear system per subset of teachers (2^M - 1).
@@ -241,7 +241,7 @@ class AEKDWeighting(TeacherWeighting):
             return min_norm_exact(gram, active)
         return min_norm_frank_wolfe(gram, self.iterations, active)
 
-    def forward(self, terms: DistillationTerms) -> TeacherWeights:
+    def forward(self, terms: DistillationTerms, phase: WeightingPhase) -> TeacherWeights:
         kd = terms.logit_kd
         b, m = kd.shape
         if not kd.requires_grad:  # e.g. a pass under no_grad: no gradients to compare

@@ -71,6 +71,25 @@ class DistillationTerms:
     student_outputs: List[StudentOutput] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class WeightingPhase:
+    """How a learnable weighting treats one batch; fixed weightings ignore it.
+
+    In training, :class:`~mtkd_rl.weighting.learner.WeightingLearner` gives the phase of each iteration from its
+    schedule (the warm-up, ``learn_during_warmup``). ``WeightingPhase()``, the default, reads the weights without
+    learning from the batch (analysis, tests, inference).
+
+    Attributes:
+        acting: The weighting's own weights (MTKD-RL: its agent fused with the priors); False: its warm-up
+            weights (the agent is held back).
+        collecting: The batch is collected to learn from: the weighting returns its rollout (the state and, for a
+            sampling policy, the sampled action: it explores), and the terms of the reward are computed. A
+            weighting that cannot learn from its warm-up weights returns no rollout while not ``acting``.
+    """
+    acting: bool = True
+    collecting: bool = False
+
+
 @dataclass
 class TeacherWeights:
     """Weights over teachers for one batch; each row sums to 1 (to M during a warm-up with weights of one).
@@ -78,7 +97,8 @@ class TeacherWeights:
     Attributes:
         logit: Weights of the logit distillation terms, ``[B, M]``.
         feature: Weights of the feature distillation terms, ``[B, M]``.
-        rollout: What a learnable weighting needs to learn from this batch (its state and action), or None.
+        rollout: What a learnable weighting needs to learn from this batch (its state and action) when the phase
+            collects it, else None.
     """
     logit: torch.Tensor
     feature: torch.Tensor
@@ -88,7 +108,10 @@ class TeacherWeights:
 class TeacherWeighting(nn.Module):
     """Base class: turns :class:`DistillationTerms` into :class:`TeacherWeights`.
 
-    Subclasses that learn (``learnable = True``) are trained by ``TeacherWeightingHook``.
+    Subclasses that learn (``learnable = True``) return a rollout in the phases that collect
+    (:class:`WeightingPhase`) and define ``update_loss(transition)``, the loss of one optimizer step on a stored
+    rollout with its ``'reward'``; :class:`~mtkd_rl.weighting.learner.WeightingLearner` stores the rollouts and
+    takes the steps (``TeacherWeightingHook`` builds it and schedules its updates).
 
     Args:
         num_teachers: The number of teachers M.
@@ -99,6 +122,8 @@ class TeacherWeighting(nn.Module):
     #: Optional fields of :class:`DistillationTerms` this weighting reads; the adapter computes only these.
     #: None (a weighting that does not say) reads every field of :data:`COMMON_TERMS`.
     required_terms: Optional[frozenset] = None
+    #: Whether a learnable weighting can learn from batches weighted with its warm-up weights.
+    learns_from_fixed_weights: bool = True
     #: Arguments the distiller fills in; a config does not set them.
     FILLED_IN = frozenset({'num_teachers', 'embedding_dims', 'summary_dims'})
 
@@ -113,14 +138,25 @@ class TeacherWeighting(nn.Module):
         self.embedding_dims = list(embedding_dims or [])
         self.summary_dims = list(summary_dims or [])
 
-    def forward(self, terms: DistillationTerms) -> TeacherWeights:
+    def forward(self, terms: DistillationTerms, phase: WeightingPhase) -> TeacherWeights:
+        """The weights of one batch.
+
+        Args:
+            terms: The batch's terms (the fields of :meth:`needed_terms` filled).
+            phase: How a learnable weighting treats the batch; fixed weightings ignore it.
+        """
         raise NotImplementedError
 
-    def needed_terms(self) -> frozenset:
+    def needed_terms(self, phase: WeightingPhase) -> frozenset:
         """The optional :class:`DistillationTerms` fields to compute for this weighting: its ``required_terms``
-        (:data:`COMMON_TERMS` where it declares none), plus the student's loss where it learns (its reward)."""
+        (:data:`COMMON_TERMS` where it declares none), plus the student's loss where it learns from the batch (its
+        reward).
+
+        Args:
+            phase: How a learnable weighting treats the batch; fixed weightings ignore it.
+        """
         needed = COMMON_TERMS if self.required_terms is None else frozenset(self.required_terms)
-        return (needed | {'student_loss'}) if self.learnable else needed
+        return (needed | {'student_loss'}) if self.learnable and phase.collecting else needed
 
     @classmethod
     def options(cls) -> Optional[frozenset]:

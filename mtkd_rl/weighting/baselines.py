@@ -2,7 +2,7 @@
 import torch
 
 from mtkd_rl.registry import TEACHER_WEIGHTINGS
-from .base import DistillationTerms, TeacherWeighting, TeacherWeights, confidence_prior
+from .base import DistillationTerms, TeacherWeighting, TeacherWeights, WeightingPhase, confidence_prior
 
 
 @TEACHER_WEIGHTINGS.register_module(name=['AVER', 'AverageWeighting'])
@@ -10,7 +10,7 @@ class AverageWeighting(TeacherWeighting):
     """AVER: every teacher weighs 1/M for logits and features."""
     required_terms = frozenset()
 
-    def forward(self, terms: DistillationTerms) -> TeacherWeights:
+    def forward(self, terms: DistillationTerms, phase: WeightingPhase) -> TeacherWeights:
         w = torch.full_like(terms.teacher_loss, 1.0 / self.num_teachers)
         return TeacherWeights(w, w)
 
@@ -23,7 +23,7 @@ class EntropyWeighting(TeacherWeighting):
     """
     required_terms = frozenset({'teacher_entropy'})
 
-    def forward(self, terms: DistillationTerms) -> TeacherWeights:
+    def forward(self, terms: DistillationTerms, phase: WeightingPhase) -> TeacherWeights:
         h = terms.teacher_entropy
         m = self.num_teachers
         if m == 1:
@@ -45,7 +45,7 @@ class ConfidenceAwareWeighting(TeacherWeighting):
     """
     required_terms = frozenset({'feature_teacher_loss'})
 
-    def forward(self, terms: DistillationTerms) -> TeacherWeights:
+    def forward(self, terms: DistillationTerms, phase: WeightingPhase) -> TeacherWeights:
         w_logit = confidence_prior(terms.teacher_loss)
         if terms.feature_teacher_loss is None:
             return TeacherWeights(w_logit, w_logit)

@@ -7,7 +7,8 @@ import torch.nn.functional as F
 
 from mtkd_rl.options import check_bool, check_choice, check_int
 from mtkd_rl.registry import TEACHER_WEIGHTINGS
-from .base import DistillationTerms, TeacherWeighting, TeacherWeights, confidence_prior, restrict_weights
+from .base import (DistillationTerms, TeacherWeighting, TeacherWeights, WeightingPhase, confidence_prior,
+                   restrict_weights)
 from .gaussian_policy import BoundedLogStd, advantage, check_std_options, natural_policy_gradient_loss
 
 FUSIONS = ('static', 'dynamic')
@@ -128,8 +129,8 @@ class MTKDRLWeighting(TeacherWeighting):
         init_std: Initial standard deviation of the Gaussian policy (``update='policy_gradient'``).
         std_range: ``(min_std, max_std)``: the Gaussian's standard deviation is squashed into this range
             (``update='policy_gradient'``).
-        warmup_weights: Weights while the hook holds the agent back: ``'ones'`` (reference) or ``'uniform'``
-            (1/M).
+        warmup_weights: Weights while the agent is held back (a phase that does not act): ``'ones'``
+            (reference) or ``'uniform'`` (1/M).
         kl_prior: The logit-side gap prior: ``'reference'`` (``softmax_m(KL)``, which favours the teacher
             furthest from the student, a confidently wrong one too) or ``'correct_teachers'`` (the same,
             restricted to the teachers that are right on the sample; see :func:`correct_teachers_kl_prior`).
@@ -196,10 +197,6 @@ class MTKDRLWeighting(TeacherWeighting):
             self.feature_mix = nn.Parameter(torch.ones(3))
         if update == 'policy_gradient':
             self.spread = BoundedLogStd(2, num_teachers, init_std, std_range)
-        #: Set by TeacherWeightingHook: while True the agent is not used and the weights are fixed.
-        self.warming_up = False
-        #: Set by TeacherWeightingHook: whether warm-up batches are returned as rollouts to learn from.
-        self.learn_during_warmup = False
 
     @property
     def log_std(self) -> torch.Tensor:
@@ -222,14 +219,13 @@ class MTKDRLWeighting(TeacherWeighting):
         """
         return self.update == 'surrogate'
 
-    def needed_terms(self) -> frozenset:
-        """The state's terms and the reward's student loss; none while warming up without storing batches (the
-        weights are then fixed and nothing is learnt from the batch)."""
+    def needed_terms(self, phase: WeightingPhase) -> frozenset:
+        """The state's terms, and the reward's student loss where the batch is collected; none for the warm-up
+        weights of a batch not learnt from."""
         if self.components == 'priors':  # only the priors' inputs, and nothing while the weights are fixed
-            return frozenset() if self.warming_up else frozenset({'cosine'})
-        stores = not self.warming_up or (
-            self.training and self.learn_during_warmup and self.learns_from_fixed_weights)
-        return super().needed_terms() if stores else frozenset()
+            return frozenset({'cosine'}) if phase.acting else frozenset()
+        builds_state = phase.acting or (phase.collecting and self.learns_from_fixed_weights)
+        return super().needed_terms(phase) if builds_state else frozenset()
 
     def build_state(self, terms: DistillationTerms) -> torch.Tensor:
         """Concatenate ``[cos, KL, CE, e_m, z_m]`` over teachers into ``[B, D]`` (detached, float32)."""
@@ -295,21 +291,20 @@ class MTKDRLWeighting(TeacherWeighting):
             rollout['accuracy'] = terms.teacher_accuracy.detach().float()
         return rollout
 
-    def forward(self, terms: DistillationTerms) -> TeacherWeights:
-        """Weights for one batch; in training also the rollout the hook stores.
+    def forward(self, terms: DistillationTerms, phase: WeightingPhase) -> TeacherWeights:
+        """Weights for one batch, and its rollout where the phase collects it.
 
-        During warm-up the weights are fixed (and gated, with ``correctness_gate``); the rollout (no policy
-        pass) is returned only when the hook asks for warm-up batches (``learn_during_warmup``) and the update
-        can learn from them.
+        Where the phase does not act, the weights are the warm-up's (gated, with ``correctness_gate``); the
+        rollout (the state, no policy pass) is returned only where the phase collects and the update can learn
+        from fixed weights. Where it acts and collects, ``update='policy_gradient'`` samples its scores.
         """
-        if self.warming_up:
+        if not phase.acting:
             value = 1.0 if self.warmup_weights == 'ones' else 1.0 / self.num_teachers
             w = torch.full_like(terms.teacher_loss, value)
             if self.correctness_gate:
                 w = gate_weights(w, teacher_correctness(terms.teacher_loss.detach(), terms.teacher_accuracy))
             rollout = None
-            if self.training and self.learn_during_warmup and self.learns_from_fixed_weights and \
-                    self.components != 'priors':
+            if phase.collecting and self.learns_from_fixed_weights and self.components != 'priors':
                 with torch.no_grad():
                     rollout = self._rollout(terms)
             return TeacherWeights(w, w, rollout)
@@ -324,7 +319,7 @@ class MTKDRLWeighting(TeacherWeighting):
             rollout = self._rollout(terms)
             state, ce, kl, cos = rollout['state'], rollout['ce'], rollout['kl'], rollout.get('cos')
             actions = self.policy(state)
-            sampled = self.update == 'policy_gradient' and self.training
+            sampled = self.update == 'policy_gradient' and phase.collecting
             if sampled:
                 std = self.log_std.exp()
                 actions = (actions[0] + std[0] * torch.randn_like(actions[0]),
@@ -332,7 +327,7 @@ class MTKDRLWeighting(TeacherWeighting):
             w_logit, w_feature = self._weights(actions, ce, kl, cos, rollout.get('accuracy'))
         if sampled:
             rollout['action_logit'], rollout['action_feature'] = actions
-        return TeacherWeights(w_logit, w_feature, rollout)
+        return TeacherWeights(w_logit, w_feature, rollout if phase.collecting else None)
 
     def update_loss(self, transition: Dict[str, torch.Tensor]) -> torch.Tensor:
         """The agent's loss on one stored batch (its state, action and normalised reward ``[B]``)."""
@@ -357,15 +352,3 @@ class MTKDRLWeighting(TeacherWeighting):
                                                        adv, sens_feature)
         return loss
 
-
-def normalized_reward(reward: torch.Tensor) -> torch.Tensor:
-    """``clamp((r - mean) / std, 0, 1)`` over the batch (unbiased std); 0 where the std is 0 or undefined.
-
-    Computed on the device without synchronising with the host.
-    """
-    reward = reward.detach().float()
-    if reward.numel() < 2:
-        return torch.zeros_like(reward)
-    std = reward.std(unbiased=True)
-    z = (reward - reward.mean()) / std.clamp_min(torch.finfo(reward.dtype).tiny)
-    return torch.where(std > 0, z.clamp(0.0, 1.0), torch.zeros_like(z))

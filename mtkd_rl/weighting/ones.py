@@ -2,7 +2,7 @@
 import torch
 
 from mtkd_rl.registry import TEACHER_WEIGHTINGS
-from .base import DistillationTerms, TeacherWeighting, TeacherWeights
+from .base import DistillationTerms, TeacherWeighting, TeacherWeights, WeightingPhase
 
 
 @TEACHER_WEIGHTINGS.register_module(name=['ONES', 'OnesWeighting'])
@@ -15,6 +15,6 @@ class OnesWeighting(TeacherWeighting):
     """
     required_terms = frozenset()
 
-    def forward(self, terms: DistillationTerms) -> TeacherWeights:
+    def forward(self, terms: DistillationTerms, phase: WeightingPhase) -> TeacherWeights:
         w = torch.ones_like(terms.teacher_loss)
         return TeacherWeights(w, w)

@@ -53,7 +53,8 @@ for name, config in TEACHERS.items():
     ckpts[name] = osp.join(r.work_dir, 'epoch_1.pth')
     rows.append((name, tc / ITERS, vc / VAL * 1000, tw / ITERS, vw / VAL * 1000))
 over = {f'model.teachers.{i}.checkpoint': ckpts[n] for i, n in enumerate(TEACHERS)}
-over['custom_hooks'] = [dict(type='mtkd_rl.TeacherWeightingHook', interval=100, warmup_epochs=0)]
+over['custom_hooks'] = [dict(type='mtkd_rl.TeacherWeightingHook', interval=100, warmup_epochs=0),
+                       dict(type='mtkd_rl.NonFiniteLossHook')]
 r = build(STUDENT, 'student', **over)
 tw, tc = clock(r.train)
 vw, vc = clock(r.val)

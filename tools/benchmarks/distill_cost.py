@@ -10,8 +10,8 @@ noise and the state a step leaves behind (allocator, caches) hit all alike; a fi
   (the task adapter's ``forward_teacher`` computing AVER's terms: features, outputs, per-sample task loss and
   accuracy, which the per-teacher logs read);
 * ``D_AVER`` / ``D_MTKD-RL``: a distillation training step with equal weights / with the MTKD-RL agent out of
-  warm-up, storing its transition on the CPU as ``TeacherWeightingHook`` does (each computes only the terms
-  its weighting reads);
+  warm-up, its ``WeightingLearner`` storing the transition on the CPU as in training (each computes only the
+  terms its weighting reads);
 * with ``--every-term``: ``D_AVER_every``, ``D_AVER`` computing every optional term as if its weighting read
   them all (what every weighting paid before the terms followed the weighting);
 * with ``--teacher-speedups``: ``T`` again with each option of ``model.teacher_speedups`` alone
@@ -53,9 +53,8 @@ from mmengine.registry import MODELS, DefaultScope
 
 import mtkd_rl  # noqa: F401
 from mtkd_rl.distillers.teacher_speedups import TeacherSpeedups
-from mtkd_rl.hooks.transition_copy import to_host
 from mtkd_rl.tasks import IterationContext
-from mtkd_rl.weighting import COMMON_TERMS
+from mtkd_rl.weighting import COMMON_TERMS, WeightingLearner, WeightingPhase
 
 DEFAULT = 'configs/cls/fashion_mnist/mtkdrl_resnet18-w8_fmnist-pool3_1xb64-2e_fashion-mnist.py'
 SPEEDUPS = {
@@ -115,8 +114,8 @@ def build_distiller(cfg: Config, teachers: List[dict], weighting: dict, device: 
     if model_cfg.get('data_preprocessor') is None and cfg.get('data_preprocessor') is not None:
         model_cfg.data_preprocessor = cfg.data_preprocessor
     model = MODELS.build(model_cfg).to(device)
-    model.weighting.trained_by_hook = True
-    model.weighting.warming_up = False
+    if model.weighting.learnable:  # the agent acts from the first step, its batches stored as in training
+        model.attach_learner(WeightingLearner(model.weighting, warmup_epochs=0))
     model.train()
     return model, build_optim_wrapper(model, cfg.optim_wrapper)
 
@@ -241,14 +240,11 @@ def _reset_peak_rss() -> Optional[int]:
         return None
 
 
-def train_step(model, optim, store: Optional[list] = None) -> Callable[[dict], None]:
+def train_step(model, optim) -> Callable[[dict], None]:
     def step(data: dict) -> None:
         losses = model(**data, mode='loss')
         loss, _ = model.parse_losses(losses)
         optim.update_params(loss)
-        if store is not None and getattr(model, 'latest_transition', None) is not None:
-            transition, model.latest_transition = model.latest_transition, None
-            store.append(to_host(transition))
     return step
 
 
@@ -310,12 +306,11 @@ def main(argv=None) -> Dict[str, float]:
         rl, rl_optim = build_distiller(cfg, teachers, rl_weighting, device)
         student, student_optim = build_student(cfg, device)
         batch = real_batch(cfg, aver, args) if args.data == 'real' else synthetic_batch(aver, args, device)
-        transitions: List[dict] = []
         steps = {
             'S': train_step(student, student_optim),
-            'T': teacher_step(aver.task, aver.student, aver.teachers, aver.weighting.needed_terms()),
+            'T': teacher_step(aver.task, aver.student, aver.teachers, aver.weighting.needed_terms(WeightingPhase())),
             'D_AVER': train_step(aver, aver_optim),
-            'D_MTKD-RL': train_step(rl, rl_optim, transitions),
+            'D_MTKD-RL': train_step(rl, rl_optim),
         }
         if args.every_term:
             steps['D_AVER_every'] = every_term_step(aver, aver_optim)
@@ -330,7 +325,8 @@ def main(argv=None) -> Dict[str, float]:
                     t = copy.deepcopy(t)
                     speedups.apply(t, lambda m: aver.task.probe(m, probe), f'model.teachers[{i}]')
                     fast.append(t)
-                steps[f'T_{name}'] = teacher_step(aver.task, aver.student, fast, aver.weighting.needed_terms())
+                steps[f'T_{name}'] = teacher_step(aver.task, aver.student, fast,
+                                                  aver.weighting.needed_terms(WeightingPhase()))
         meter = Meter(device)
         times = {k: [] for k in steps}
         wall = {k: [] for k in steps}
@@ -347,7 +343,7 @@ def main(argv=None) -> Dict[str, float]:
                     times[name].append(cpu if args.clock == 'cpu' else elapsed)
                     wall[name].append(elapsed)
                     memory[name].append(peak)
-        update = agent_update_cost(rl.weighting, transitions, device,
+        update = agent_update_cost(rl.weighting, list(rl.learner.buffer), device,
                                    time.process_time if args.clock == 'cpu' else time.perf_counter)
     return report(args, device, times, wall, memory, update)
 

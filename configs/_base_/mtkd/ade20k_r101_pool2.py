@@ -13,4 +13,5 @@ ade20k_r101_pool2 = [
          'pspnet_r101-d8_512x512_80k_ade20k_20200614_031423-b6e782f0.pth'),
 ]
 # one ADE20K epoch: 20210 images / (4 GPUs x 4) = 1264 iterations without the agent
-custom_hooks = [dict(type='mtkd_rl.TeacherWeightingHook', interval=1000, warmup_iters=1264)]
+custom_hooks = [dict(type='mtkd_rl.TeacherWeightingHook', interval=1000, warmup_iters=1264),
+                dict(type='mtkd_rl.NonFiniteLossHook')]

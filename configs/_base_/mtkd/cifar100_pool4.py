@@ -26,5 +26,6 @@ cifar100_task = dict(
     probe_size=(32, 32))
 custom_hooks = [
     dict(type='mtkd_rl.TeacherWeightingHook', interval=1000, update_at_epoch_end=True, warmup_epochs=1,
-         optimizer=dict(type='SGD', lr=0.1))
+         optimizer=dict(type='SGD', lr=0.1)),
+    dict(type='mtkd_rl.NonFiniteLossHook'),
 ]

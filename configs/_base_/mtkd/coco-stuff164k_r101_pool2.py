@@ -13,4 +13,5 @@ coco_stuff164k_r101_pool2 = [
          'pspnet_r101-d8_512x512_4x4_80k_coco-stuff164k_20210707_152034-7eb41789.pth'),
 ]
 # one COCO-Stuff-164k epoch: 118287 images / (4 GPUs x 4) = 7393 iterations without the agent
-custom_hooks = [dict(type='mtkd_rl.TeacherWeightingHook', interval=1000, warmup_iters=7393)]
+custom_hooks = [dict(type='mtkd_rl.TeacherWeightingHook', interval=1000, warmup_iters=7393),
+                dict(type='mtkd_rl.NonFiniteLossHook')]

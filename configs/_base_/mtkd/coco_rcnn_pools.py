@@ -35,4 +35,5 @@ rcnn_task = dict(
     probe_size=(256, 256))
 rcnn_connector = dict(type='ConvBNReLUConnector', relu=False)
 # The agent (reference schedule): updated every 1000 iterations and at each epoch end, used from epoch 2.
-custom_hooks = [dict(type='mtkd_rl.TeacherWeightingHook', interval=1000, warmup_epochs=1)]
+custom_hooks = [dict(type='mtkd_rl.TeacherWeightingHook', interval=1000, warmup_epochs=1),
+                dict(type='mtkd_rl.NonFiniteLossHook')]

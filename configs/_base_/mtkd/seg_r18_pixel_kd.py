@@ -9,4 +9,4 @@ seg_task = dict(
     feature_loss=dict(type='FeatureMSE', loss_weight=5.0),
     kd_size='student')
 seg_connector = dict(type='ConvBNReLUConnector')
-custom_hooks = [dict(type='mtkd_rl.TeacherWeightingHook', interval=1000)]
+custom_hooks = [dict(type='mtkd_rl.TeacherWeightingHook', interval=1000), dict(type='mtkd_rl.NonFiniteLossHook')]

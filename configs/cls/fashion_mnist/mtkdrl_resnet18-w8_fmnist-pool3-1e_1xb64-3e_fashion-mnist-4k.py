@@ -7,5 +7,6 @@ model = dict(teachers=_base_.fmnist_pool3_1e, teacher_speedups=dict(fuse_conv_bn
 train_dataloader = dict(dataset=dict(indices=4000))
 train_cfg = dict(max_epochs=3, val_interval=3)
 param_scheduler = dict(T_max=3, convert_to_iter_based=True)
-custom_hooks = [dict(type='mtkd_rl.TeacherWeightingHook', interval=32, warmup_epochs=1)]
+custom_hooks = [dict(type='mtkd_rl.TeacherWeightingHook', interval=32, warmup_epochs=1),
+                dict(type='mtkd_rl.NonFiniteLossHook')]
 default_hooks = dict(logger=dict(interval=10))

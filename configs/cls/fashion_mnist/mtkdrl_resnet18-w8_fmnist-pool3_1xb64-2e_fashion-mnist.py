@@ -23,4 +23,5 @@ model = dict(
     connector=dict(type='ConvBNReLUConnector'))
 
 # The agent: updated every 200 iterations and at each epoch end, used from epoch 2 on.
-custom_hooks = [dict(type='mtkd_rl.TeacherWeightingHook', interval=200, warmup_epochs=1)]
+custom_hooks = [dict(type='mtkd_rl.TeacherWeightingHook', interval=200, warmup_epochs=1),
+                dict(type='mtkd_rl.NonFiniteLossHook')]

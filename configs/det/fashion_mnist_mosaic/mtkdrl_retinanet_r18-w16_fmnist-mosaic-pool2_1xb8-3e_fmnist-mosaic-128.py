@@ -28,4 +28,5 @@ model = dict(
 
 # The agent: updated every 100 iterations and at the end of its warm-up, used after 150 of the 1125 iterations
 # (the first 40% of an epoch: a short schedule, where a whole warm-up epoch would be a third of training).
-custom_hooks = [dict(type='mtkd_rl.TeacherWeightingHook', interval=100, warmup_iters=150)]
+custom_hooks = [dict(type='mtkd_rl.TeacherWeightingHook', interval=100, warmup_iters=150),
+                dict(type='mtkd_rl.NonFiniteLossHook')]

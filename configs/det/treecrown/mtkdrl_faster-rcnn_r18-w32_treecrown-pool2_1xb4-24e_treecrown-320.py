@@ -27,4 +27,5 @@ model = dict(
     connector=dict(type='ConvBNReLUConnector', relu=False))
 
 # The agent: updated every 100 iterations and at each epoch end, used after the first epoch.
-custom_hooks = [dict(type='mtkd_rl.TeacherWeightingHook', interval=100, warmup_epochs=1)]
+custom_hooks = [dict(type='mtkd_rl.TeacherWeightingHook', interval=100, warmup_epochs=1),
+                dict(type='mtkd_rl.NonFiniteLossHook')]

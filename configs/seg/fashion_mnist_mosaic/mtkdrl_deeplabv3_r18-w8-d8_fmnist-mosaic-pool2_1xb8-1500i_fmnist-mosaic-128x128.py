@@ -26,4 +26,5 @@ model = dict(
     connector=dict(type='ConvBNReLUConnector'))
 
 # The agent: iteration-based run, so the warm-up is in iterations (about half an epoch of 375 iterations).
-custom_hooks = [dict(type='mtkd_rl.TeacherWeightingHook', interval=100, warmup_iters=200)]
+custom_hooks = [dict(type='mtkd_rl.TeacherWeightingHook', interval=100, warmup_iters=200),
+                dict(type='mtkd_rl.NonFiniteLossHook')]

@@ -29,4 +29,5 @@ model = dict(
     connector=dict(type='ConvBNReLUConnector'))
 
 # The agent: iteration-based run, so the warm-up is in iterations (about one epoch: 35 tiles / 4 per batch).
-custom_hooks = [dict(type='mtkd_rl.TeacherWeightingHook', interval=20, warmup_iters=9)]
+custom_hooks = [dict(type='mtkd_rl.TeacherWeightingHook', interval=20, warmup_iters=9),
+                dict(type='mtkd_rl.NonFiniteLossHook')]
