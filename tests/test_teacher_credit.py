@@ -66,3 +66,116 @@ def test_gradient_alignment_returns_float32(dtype):
     w = nn.Parameter(torch.ones(2, dtype=dtype))
     got = gradient_alignment([w.sum()], w.sum(), [w])
     assert got.dtype == torch.float32 and float(got) == pytest.approx(1.0)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# MTKD-RL's credit update through the distiller and the learner
+
+
+def credit_distiller(random_teachers, **options):
+    from mmengine.registry import MODELS as MMENGINE_MODELS
+    from mmengine.registry import DefaultScope
+
+    from conftest import attach_acting_learner, distiller_cfg
+    weighting = dict(type='MTKD-RL', update='credit', **options)
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        model = MMENGINE_MODELS.build(distiller_cfg(random_teachers, weighting=weighting))
+    learner = attach_acting_learner(model, interval=1000, update_at_epoch_end=False)
+    return model.train(), learner
+
+
+def training_batch(model, n=6, seed=0):
+    from mmpretrain.structures import DataSample
+    g = torch.Generator().manual_seed(seed)
+    inputs = list(torch.rand(n, 1, 28, 28, generator=g) * 255)
+    samples = [DataSample().set_gt_label(int(i % 10)) for i in range(n)]
+    return model.data_preprocessor(dict(inputs=inputs, data_samples=samples), training=True)
+
+
+def test_the_learner_asks_for_credit_every_interval_on_collected_batches(random_teachers):
+    model, learner = credit_distiller(random_teachers, credit_interval=3)
+    measured = []
+    for i in range(7):
+        learner.begin_iteration(i, 0)
+        measured.append(learner.phase().measuring_credit)
+    assert measured == [True, False, False, True, False, False, True]
+    warm = type(learner)(model.weighting, warmup_epochs=1, learn_during_warmup=False)
+    warm.begin_iteration(0, 0)
+    assert not warm.phase().collecting and not warm.phase().measuring_credit
+    reference, reference_learner = credit_distiller(random_teachers)
+    reference.weighting.credit_interval = None  # as every other weighting: no credit asked for
+    reference_learner.begin_iteration(0, 0)
+    assert not reference_learner.phase().measuring_credit
+
+
+def test_credit_is_measured_logged_stored_and_averaged(random_teachers):
+    model, learner = credit_distiller(random_teachers, credit_interval=2, credit_momentum=0.5)
+    names = model.teacher_names
+    credits = []
+    for i in range(3):
+        learner.begin_iteration(i, 0)
+        losses = model(**training_batch(model, seed=i), mode='loss')
+        logged = [k for k in losses if k.startswith('credit.')]
+        if i % 2 == 0:
+            assert logged == [f'credit.{n}' for n in names]
+            credit = torch.stack([losses[f'credit.{n}'] for n in names])
+            assert credit.shape == (3, ) and bool(((credit >= -1) & (credit <= 1)).all())
+            assert not credit.requires_grad
+            credits.append(credit)
+        else:
+            assert logged == []
+        # the training step's backward still runs on the kept graph
+        sum(v for k, v in losses.items() if 'loss' in k).backward()
+    stored = [t.get('credit') for t in learner.buffer]
+    assert stored[1] is None and torch.equal(stored[0], credits[0]) and torch.equal(stored[2], credits[1])
+    assert not bool(model.weighting.credit.measured)
+    learner.update()
+    assert bool(model.weighting.credit.measured)
+    torch.testing.assert_close(model.weighting.credit.value, 0.5 * credits[0] + 0.5 * credits[1])
+
+
+def test_credit_update_moves_the_weights_towards_the_target(random_teachers):
+    model, learner = credit_distiller(random_teachers, credit_temperature=0.05)
+    learner.begin_iteration(0, 0)
+    model(**training_batch(model), mode='loss')
+    transition = dict(learner.buffer[0])
+    weighting = model.weighting
+    # a made-up credit: the second teacher helps, the third pulls against the labels
+    transition['credit'] = torch.tensor([0.1, 0.6, -0.4])
+    optimizer = torch.optim.SGD(weighting.parameters(), lr=0.5)
+    losses = []
+    for _ in range(20):
+        loss = weighting.update_loss(transition)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(float(loss))
+    assert losses[-1] < losses[0]
+    with torch.no_grad():
+        w_logit, _ = weighting._weights(weighting.policy(transition['state']), transition['ce'], transition['kl'],
+                                        transition.get('cos'))
+    mean = w_logit.mean(0)
+    assert int(mean.argmax()) == 1 and int(mean.argmin()) == 2
+
+
+def test_nothing_is_learnt_before_the_first_measurement(random_teachers):
+    model, learner = credit_distiller(random_teachers, credit_interval=2)
+    learner.begin_iteration(1, 0)  # not a measuring iteration
+    model(**training_batch(model), mode='loss')
+    transition = learner.buffer[0]
+    assert 'credit' not in transition
+    loss = model.weighting.update_loss(transition)
+    assert float(loss) == 0.0 and loss.requires_grad
+
+
+@pytest.mark.parametrize('option, value, message', [
+    ('credit_interval', 0, 'credit_interval'),
+    ('credit_momentum', 1.0, 'must be below 1'),
+    ('credit_temperature', 0.0, 'must be above 0'),
+])
+def test_credit_options_are_checked(option, value, message):
+    from mtkd_rl.weighting import MTKDRLWeighting
+    with pytest.raises(ValueError, match=message):
+        MTKDRLWeighting(2, [4, 4], [3, 3], update='credit', **{option: value})
+    with pytest.raises(ValueError, match="components='priors' uses no agent.*update='credit'"):
+        MTKDRLWeighting(2, [4, 4], [3, 3], update='credit', components='priors')

@@ -13,11 +13,13 @@ import torch.nn as nn
 from mmengine.model import BaseModel
 from mmengine.registry import MODELS as MMENGINE_MODELS
 
+from mtkd_rl.losses.loss_dict import sum_loss_dict
 from mtkd_rl.registry import MODELS, TEACHER_WEIGHTINGS, build
 from mtkd_rl.tasks import IterationContext, ModelShapes, TaskAdapter
 from mtkd_rl.tasks.toolboxes import TASK_ADAPTERS, default_adapter
 from mtkd_rl.weighting import (COMMON_TERMS, DistillationTerms, RewardTerms, TeacherWeighting, TeacherWeights,
                               WeightingLearner, WeightingPhase, restrict_weights)
+from mtkd_rl.weighting.teacher_credit import averaged_across_ranks, gradient_alignment
 from .teacher_check import TeacherPoolCheck
 from .teacher_speedups import TeacherSpeedups
 from .teachers import input_channels, input_normalisation, load_teacher
@@ -397,5 +399,31 @@ class MultiTeacherDistiller(BaseModel):
         if self.teacher_check is not None and self.training:
             self.teacher_check.update(terms)
         if weights.rollout is not None and phase.collecting:
-            self._learner.collect(weights.rollout, RewardTerms(terms.student_loss, kd_logit, kd_feature, alpha, beta))
+            rollout = weights.rollout
+            if phase.measuring_credit:
+                credit = self.teacher_credit(student.losses, terms)
+                rollout = dict(rollout, credit=credit)
+                losses.update({f'credit.{name}': credit[m] for m, name in enumerate(self.teacher_names)})
+            self._learner.collect(rollout, RewardTerms(terms.student_loss, kd_logit, kd_feature, alpha, beta))
         return losses
+
+    def teacher_credit(self, student_losses: Dict[str, torch.Tensor], terms: DistillationTerms) -> torch.Tensor:
+        """Each teacher's credit on the batch, ``[M]`` (:func:`~mtkd_rl.weighting.teacher_credit.
+        gradient_alignment`): the cosine between the gradient of its weighted distillation terms (logit and
+        feature KD, ``alpha`` and ``beta`` applied) and the gradient of the student's own loss, over every
+        trainable parameter of the student; averaged across ranks. The graph is kept for the training step.
+
+        Args:
+            student_losses: The student's loss dict of the batch (with its graph).
+            terms: The batch's terms (``logit_kd`` and ``feature_kd`` with their graph).
+        """
+        alpha, beta = self.task.alpha, self.task.beta
+        objectives = []
+        for m in range(len(self.teachers)):
+            objective = alpha * terms.logit_kd[:, m].mean()
+            if terms.feature_kd is not None:
+                objective = objective + beta * terms.feature_kd[:, m].mean()
+            objectives.append(objective)
+        params = [p for p in self.student.parameters() if p.requires_grad]
+        credit = gradient_alignment(objectives, sum_loss_dict(student_losses), params)
+        return averaged_across_ranks(credit.detach())

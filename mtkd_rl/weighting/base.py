@@ -85,9 +85,12 @@ class WeightingPhase:
         collecting: The batch is collected to learn from: the weighting returns its rollout (the state and, for a
             sampling policy, the sampled action: it explores), and the terms of the reward are computed. A
             weighting that cannot learn from its warm-up weights returns no rollout while not ``acting``.
+        measuring_credit: The distiller measures each teacher's credit on the batch and adds it to the rollout
+            (:mod:`~mtkd_rl.weighting.teacher_credit`), for a weighting that learns from it (``credit_interval``).
     """
     acting: bool = True
     collecting: bool = False
+    measuring_credit: bool = False
 
 
 @dataclass
@@ -124,6 +127,8 @@ class TeacherWeighting(nn.Module):
     required_terms: Optional[frozenset] = None
     #: Whether a learnable weighting can learn from batches weighted with its warm-up weights.
     learns_from_fixed_weights: bool = True
+    #: For a weighting that learns from teacher credit: measure it on every this many iterations (else None).
+    credit_interval: Optional[int] = None
     #: Arguments the distiller fills in; a config does not set them.
     FILLED_IN = frozenset({'num_teachers', 'embedding_dims', 'summary_dims'})
 

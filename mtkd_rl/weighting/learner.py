@@ -152,9 +152,13 @@ class WeightingLearner:
 
     def phase(self) -> WeightingPhase:
         """The phase of the iteration under way: the weighting acts after the warm-up; a batch is collected
-        after the warm-up, and during it with ``learn_during_warmup``."""
+        after the warm-up, and during it with ``learn_during_warmup``; a weighting that learns from teacher
+        credit has it measured on a collected batch every ``credit_interval`` iterations."""
         acting = not self.in_warmup()
-        return WeightingPhase(acting=acting, collecting=acting or self.learn_during_warmup)
+        collecting = acting or self.learn_during_warmup
+        every = self.weighting.credit_interval
+        return WeightingPhase(acting=acting, collecting=collecting,
+                              measuring_credit=collecting and every is not None and self.iteration % every == 0)
 
     def end_iteration(self) -> bool:
         """The iteration under way has ended; whether an update is due now (every ``interval`` iterations, and

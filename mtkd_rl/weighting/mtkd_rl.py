@@ -5,14 +5,15 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from mtkd_rl.options import check_bool, check_choice, check_int
+from mtkd_rl.options import OptionError, check_bool, check_choice, check_int, check_number
 from mtkd_rl.registry import TEACHER_WEIGHTINGS
 from .base import (DistillationTerms, TeacherWeighting, TeacherWeights, WeightingPhase, confidence_prior,
                    restrict_weights)
 from .gaussian_policy import BoundedLogStd, advantage, check_std_options, natural_policy_gradient_loss
+from .teacher_credit import CreditAverage, credit_loss, credit_targets
 
 FUSIONS = ('static', 'dynamic')
-UPDATES = ('surrogate', 'policy_gradient')
+UPDATES = ('surrogate', 'policy_gradient', 'credit')
 WARMUP_WEIGHTS = ('ones', 'uniform')
 KL_PRIORS = ('reference', 'correct_teachers')
 #: What the fused weights are made of: the reference mixes the agent with the priors; the ablation arms keep one.
@@ -145,6 +146,19 @@ class MTKDRLWeighting(TeacherWeighting):
             agent's softmax heads alone, ``w_logit = a_logit`` and ``w_feature = a_feature``, learnt by ``update``.
             The arms take ``fusion='static'``; ``correctness_gate`` applies to every arm, ``kl_prior`` where the
             KL prior is used.
+        credit_interval: ``update='credit'``: measure the teachers' credit on every this many iterations (each
+            measurement costs M + 1 extra backward passes through the student).
+        credit_momentum: ``update='credit'``: the moving average of the credit over measurements.
+        credit_temperature: ``update='credit'``: how sharply the target prefers the teachers with most credit
+            (``softmax(credit / temperature)``).
+
+    ``update='credit'`` learns from what each teacher's distillation does to the student rather than from the
+    reward: every ``credit_interval`` iterations the distiller measures, per teacher, the cosine between the
+    gradient of its distillation and the gradient of the student's task loss over all the student's parameters
+    (:mod:`~mtkd_rl.weighting.teacher_credit`); the agent's loss is the cross-entropy of the fused weights of
+    each sample against ``softmax(average credit / credit_temperature)``, so the teachers whose distillation
+    helps the task get the weight and a teacher pulling against the labels loses it. It learns from the
+    warm-up's batches like the surrogate update.
     """
     learnable = True
     required_terms = frozenset({'embeddings', 'summaries', 'cosine'})
@@ -161,7 +175,10 @@ class MTKDRLWeighting(TeacherWeighting):
                  warmup_weights: str = 'ones',
                  kl_prior: str = 'reference',
                  correctness_gate: bool = False,
-                 components: str = 'agent+priors') -> None:
+                 components: str = 'agent+priors',
+                 credit_interval: int = 10,
+                 credit_momentum: float = 0.9,
+                 credit_temperature: float = 0.1) -> None:
         super().__init__(num_teachers, embedding_dims, summary_dims)
         key = 'model.weighting.{}'.format
         hidden_dim = check_int(hidden_dim, key('hidden_dim'), minimum=1)
@@ -171,12 +188,20 @@ class MTKDRLWeighting(TeacherWeighting):
         warmup_weights = check_choice(warmup_weights, WARMUP_WEIGHTS, key('warmup_weights'))
         correctness_gate = check_bool(correctness_gate, key('correctness_gate'))
         components = check_choice(components, COMPONENTS, key('components'))
+        credit_interval = check_int(credit_interval, key('credit_interval'), minimum=1)
+        credit_momentum = check_number(credit_momentum, key('credit_momentum'), minimum=0)
+        if credit_momentum >= 1:
+            raise OptionError(key('credit_momentum'), f'must be below 1 (the share of the past in the average), '
+                              f'got {credit_momentum}')
+        credit_temperature = check_number(credit_temperature, key('credit_temperature'), minimum=0)
+        if credit_temperature <= 0:
+            raise OptionError(key('credit_temperature'), f'must be above 0, got {credit_temperature}')
         if components != 'agent+priors' and fusion == 'dynamic':
             raise ValueError(f"model.weighting: fusion='dynamic' mixes the agent and both priors; "
                              f"components='{components}' takes fusion='static'")
-        if components == 'priors' and update == 'policy_gradient':
-            raise ValueError("model.weighting: components='priors' uses no agent, so there is no policy to "
-                             "learn; remove update='policy_gradient'")
+        if components == 'priors' and update in ('policy_gradient', 'credit'):
+            raise ValueError(f"model.weighting: components='priors' uses no agent, so there is no policy to "
+                             f"learn; remove update='{update}'")
         if fusion == 'dynamic' and update == 'policy_gradient':
             raise ValueError("model.weighting: fusion='dynamic' is learnt by the surrogate update only; set "
                              "update='surrogate' or fusion='static'")
@@ -197,6 +222,10 @@ class MTKDRLWeighting(TeacherWeighting):
             self.feature_mix = nn.Parameter(torch.ones(3))
         if update == 'policy_gradient':
             self.spread = BoundedLogStd(2, num_teachers, init_std, std_range)
+        if update == 'credit':
+            self.credit = CreditAverage(num_teachers, credit_momentum)
+            self.credit_interval = credit_interval
+            self.credit_temperature = float(credit_temperature)
 
     @property
     def log_std(self) -> torch.Tensor:
@@ -214,10 +243,10 @@ class MTKDRLWeighting(TeacherWeighting):
     def learns_from_fixed_weights(self) -> bool:
         """Whether batches weighted without the agent (warm-up) can train it.
 
-        The surrogate update recomputes the agent's weights from the stored state, so it can; the policy
-        gradient needs the agent's own sampled action, so it cannot.
+        The surrogate and credit updates recompute the agent's weights from the stored state, so they can; the
+        policy gradient needs the agent's own sampled action, so it cannot.
         """
-        return self.update == 'surrogate'
+        return self.update in ('surrogate', 'credit')
 
     def needed_terms(self, phase: WeightingPhase) -> frozenset:
         """The state's terms, and the reward's student loss where the batch is collected; none for the warm-up
@@ -335,6 +364,8 @@ class MTKDRLWeighting(TeacherWeighting):
         state, ce, kl = transition['state'], transition['ce'], transition['kl']
         cos = transition.get('cos')
         with_feature = cos is not None  # without feature distillation the feature head is not trained
+        if self.update == 'credit':
+            return self._credit_loss(transition, with_feature)
         if self.update == 'surrogate':
             w_logit, w_feature = self._weights(self.policy(state), ce, kl, cos, transition.get('accuracy'))
             eps = torch.finfo(w_logit.dtype).tiny
@@ -352,3 +383,15 @@ class MTKDRLWeighting(TeacherWeighting):
                                                        adv, sens_feature)
         return loss
 
+    def _credit_loss(self, transition: Dict[str, torch.Tensor], with_feature: bool) -> torch.Tensor:
+        """The cross-entropy of the fused weights against the credit's target; a measured credit in the batch is
+        first folded into the average. Zero (nothing learnt) before the first measurement."""
+        if 'credit' in transition:
+            self.credit.add(transition['credit'])
+        w_logit, w_feature = self._weights(self.policy(transition['state']), transition['ce'], transition['kl'],
+                                           transition.get('cos'), transition.get('accuracy'))
+        target = credit_targets(self.credit.value, self.credit_temperature)
+        loss = credit_loss(w_logit, target)
+        if with_feature:
+            loss = loss + credit_loss(w_feature, target)
+        return torch.where(self.credit.measured, loss, loss * 0.0)

@@ -13,6 +13,7 @@ not the task's outputs, so it is the same for every task adapter.
 from typing import Optional, Sequence
 
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 from mmengine import dist
 
@@ -73,3 +74,34 @@ def credit_targets(credit: torch.Tensor, temperature: float) -> torch.Tensor:
             the most credit; large: nearly uniform).
     """
     return F.softmax(credit.float() / temperature, dim=-1)
+
+
+class CreditAverage(nn.Module):
+    """The moving average of each teacher's credit over its measurements, kept in buffers (saved and restored
+    with the weighting's state).
+
+    Args:
+        num_teachers: The number of teachers M.
+        momentum: The weight of the past: ``average = momentum * average + (1 - momentum) * credit``; the first
+            measurement is taken as it is.
+    """
+
+    def __init__(self, num_teachers: int, momentum: float) -> None:
+        super().__init__()
+        self.momentum = float(momentum)
+        self.register_buffer('value', torch.zeros(num_teachers))
+        self.register_buffer('measured', torch.tensor(False))
+
+    @torch.no_grad()
+    def add(self, credit: torch.Tensor) -> None:
+        """Fold one measurement ``[M]`` into the average (on the device, without a host sync)."""
+        credit = credit.to(self.value)
+        self.value.copy_(torch.where(self.measured, self.momentum * self.value + (1.0 - self.momentum) * credit,
+                                     credit))
+        self.measured.fill_(True)
+
+
+def credit_loss(weights: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """The cross-entropy of each sample's weights ``[B, M]`` against the credit's target weights ``[M]``: lowest
+    where every row equals the target."""
+    return -(target * weights.clamp_min(torch.finfo(weights.dtype).tiny).log()).sum(1).mean()

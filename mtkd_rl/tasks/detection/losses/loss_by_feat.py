@@ -1,10 +1,12 @@
-"""mmdet's own head loss (``loss_by_feat``): running a head as its loss expects, summing its loss dict, and
-the per-image loss of heads without a batched reduction (``loss_by_feat`` on each image alone)."""
+"""mmdet's own head loss (``loss_by_feat``): running a head as its loss expects, and the per-image loss of heads
+without a batched reduction (``loss_by_feat`` on each image alone)."""
 from contextlib import contextmanager
-from typing import Any, Dict, Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 import torch
 import torch.nn as nn
+
+from mtkd_rl.losses.loss_dict import sum_loss_dict
 
 
 @contextmanager
@@ -21,21 +23,6 @@ def loss_mode(head: nn.Module) -> Iterator[nn.Module]:
         yield head
     finally:
         head.training = was_training
-
-
-def sum_loss_dict(losses: Dict[str, Any]) -> torch.Tensor:
-    """Sum the terms of an mmdet loss dict the way mmengine's ``parse_losses`` does (keys with 'loss')."""
-    total = None
-    for key, value in losses.items():
-        if 'loss' not in key:
-            continue
-        values = value if isinstance(value, (list, tuple)) else [value]
-        for v in values:
-            v = v.mean()
-            total = v if total is None else total + v
-    if total is None:
-        raise ValueError(f'the head returned no loss terms: {sorted(losses)}')
-    return total
 
 
 def per_image_loss_by_image(head: nn.Module, outs: Sequence[Sequence[torch.Tensor]],
