@@ -8,7 +8,7 @@ import torch
 from mtkd_rl.distillers.teacher_check import TeacherPoolCheck
 from mtkd_rl.registry import TEACHER_WEIGHTINGS, build
 from mtkd_rl.weighting import DistillationTerms, WeightingPhase, confidence_prior
-from mtkd_rl.weighting.mtkd_rl import correct_teachers_kl_prior, gate_weights, teacher_correctness
+from mtkd_rl.weighting.correctness import correct_teachers_kl_prior, gate_weights, teacher_correctness
 
 from conftest import MTKDRL_CONFIG, SMALL_RUN, TEACHER_CONFIGS, cfg_options, run_tool
 

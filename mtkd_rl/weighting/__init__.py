@@ -3,7 +3,8 @@ from .base import (COMMON_TERMS, DistillationTerms, StudentOutput, TeacherWeight
 from .aekd import AEKDWeighting
 from .baselines import AverageWeighting, ConfidenceAwareWeighting, EntropyWeighting
 from .learner import RewardTerms, WeightingLearner, normalized_reward
-from .mtkd_rl import MTKDRLWeighting, TeacherPolicy
+from .mtkd_rl import MTKDRLWeighting
+from .policy import TeacherPolicy
 from .ones import OnesWeighting
 
 __all__ = [

@@ -3,13 +3,13 @@ from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from mtkd_rl.options import OptionError, check_bool, check_choice, check_int, check_number
 from mtkd_rl.registry import TEACHER_WEIGHTINGS
-from .base import (DistillationTerms, TeacherWeighting, TeacherWeights, WeightingPhase, confidence_prior,
-                   restrict_weights)
+from .base import DistillationTerms, TeacherWeighting, TeacherWeights, WeightingPhase, confidence_prior
+from .correctness import correct_teachers_kl_prior, gate_weights, teacher_correctness
 from .gaussian_policy import BoundedLogStd, advantage, check_std_options, natural_policy_gradient_loss
+from .policy import TeacherPolicy
 from .teacher_credit import CreditAverage, credit_loss, credit_targets
 
 FUSIONS = ('static', 'dynamic')
@@ -18,95 +18,6 @@ WARMUP_WEIGHTS = ('ones', 'uniform')
 KL_PRIORS = ('reference', 'correct_teachers')
 #: What the fused weights are made of: the reference mixes the agent with the priors; the ablation arms keep one.
 COMPONENTS = ('agent+priors', 'priors', 'agent')
-
-
-def teacher_correctness(ce: torch.Tensor, accuracy: Optional[torch.Tensor] = None) -> torch.Tensor:
-    """How right each teacher is on each sample, ``[B, M]`` in [0, 1].
-
-    Its accuracy on the sample where the task has one (1/0 for a classified image, the share of correct pixels
-    for a segmented one), else its likelihood relative to the best teacher, ``exp(-(CE_m - min_k CE_k))``.
-
-    Args:
-        ce: ``[B, M]`` teacher task losses.
-        accuracy: ``[B, M]`` teacher accuracies in [0, 1], or None.
-    """
-    return accuracy if accuracy is not None else torch.exp(-(ce - ce.min(1, keepdim=True).values))
-
-
-def gate_weights(weights: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:
-    """Move, per sample, the weight of the teachers that are wrong onto those that are right.
-
-    :func:`restrict_weights` with a per-sample gate (``w_m * g_m``, rescaled so each row keeps its total), except
-    that a row where every gated weight is 0 (no teacher right) keeps its weights.
-
-    Args:
-        weights: ``[B, M]`` weights.
-        gate: ``[B, M]`` correctness in [0, 1] (:func:`teacher_correctness`).
-
-    Returns:
-        ``[B, M]`` weights with the same row totals.
-    """
-    kept = (weights * gate).sum(1, keepdim=True)
-    return torch.where(kept > torch.finfo(weights.dtype).tiny, restrict_weights(weights, gate), weights)
-
-
-def correct_teachers_kl_prior(kl: torch.Tensor, ce: torch.Tensor,
-                              accuracy: Optional[torch.Tensor] = None) -> torch.Tensor:
-    """The KL prior restricted to the teachers that are right on the sample: ``softmax_m(KL) * g_m``,
-    renormalised per sample.
-
-    The reference prior ``softmax_m(KL)`` gives most weight to the teacher furthest from the student, which is
-    the confidently wrong one when the pool holds such a teacher. Here each teacher's share is multiplied by
-    its correctness ``g_m`` on the sample (:func:`teacher_correctness`). A sample on which no teacher is right
-    gets the confidence prior.
-
-    Args:
-        kl: ``[B, M]`` logit KD terms.
-        ce: ``[B, M]`` teacher task losses.
-        accuracy: ``[B, M]`` teacher accuracies in [0, 1], or None.
-
-    Returns:
-        ``[B, M]`` weights whose rows sum to 1.
-    """
-    gated = torch.softmax(kl, dim=1) * teacher_correctness(ce, accuracy)
-    total = gated.sum(1, keepdim=True)
-    tiny = torch.finfo(gated.dtype).tiny
-    return torch.where(total > tiny, gated / total.clamp_min(tiny), confidence_prior(ce))
-
-
-class TeacherPolicy(nn.Module):
-    """The policy network: ``h = ReLU(W s)`` (no bias), then one head per weight vector.
-
-    Args:
-        state_dim: Size of the state of one sample.
-        num_teachers: Number of teachers M.
-        hidden_dim: Hidden width.
-    """
-
-    def __init__(self, state_dim: int, num_teachers: int, hidden_dim: int = 128) -> None:
-        super().__init__()
-        self.hidden = nn.Linear(state_dim, hidden_dim, bias=False)
-        self.logit_head = nn.Linear(hidden_dim, num_teachers)
-        self.feature_head = nn.Linear(hidden_dim, num_teachers)
-
-    def forward(self, state: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Return the pre-softmax scores of the logit and feature heads, each ``[B, M]``."""
-        h = F.relu(self.hidden(state))
-        return self.logit_head(h), self.feature_head(h)
-
-    @torch.no_grad()
-    def score_sensitivity(self, state: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Per sample and teacher, how far a unit gradient step moves that head score: ``[B, M]`` per head.
-
-        The squared norm of the score's gradient with respect to every parameter it depends on:
-        ``|h|^2 + 1 + |s|^2 sum_j U_mj^2 [h_j > 0]`` (head weights and bias, then the hidden layer).
-        """
-        pre = self.hidden(state)
-        active = (pre > 0).to(state.dtype)
-        base = F.relu(pre).pow(2).sum(1, keepdim=True) + 1.0
-        state_sq = state.pow(2).sum(1, keepdim=True)
-        return tuple(base + state_sq * (active @ head.weight.pow(2).t())
-                     for head in (self.logit_head, self.feature_head))
 
 
 @TEACHER_WEIGHTINGS.register_module(name=['MTKD-RL', 'MTKDRLWeighting'])
