@@ -15,7 +15,11 @@ noise and the state a step leaves behind (allocator, caches) hit all alike; a fi
 * with ``--every-term``: ``D_AVER_every``, ``D_AVER`` computing every optional term as if its weighting read
   them all (what every weighting paid before the terms followed the weighting);
 * with ``--teacher-speedups``: ``T`` again with each option of ``model.teacher_speedups`` alone
-  (``T_fuse_conv_bn``, ``T_bf16``, ``T_fp16``, ``T_channels_last``).
+  (``T_fuse_conv_bn``, ``T_bf16``, ``T_fp16``, ``T_channels_last``);
+* with ``--credit K``: ``D_credit``, a ``D_MTKD-RL`` step with ``update='credit'`` measuring the teachers'
+  credit (M + 1 extra backward passes), as every K-th training step does; the printout adds its ratio to
+  ``D_AVER`` and the amortised ratio of training with the measurement every K steps,
+  ``(D_MTKD-RL + (D_credit - D_MTKD-RL) / K) / D_AVER``.
 
 ``F = S + T`` (per round) is the floor: what a distillation step cannot go below. The printout gives medians,
 the ratios D/F, D_MTKD-RL/D_AVER, T/F and the speedups' T_x/T (and the quartiles of the first three taken
@@ -85,6 +89,9 @@ def parse_args(argv=None):
     parser.add_argument('--every-term', action='store_true',
                         help='also time D_AVER computing every optional term (D_AVER_every: as if a weighting read '
                         'them all), to show what computing only the terms a weighting reads saves')
+    parser.add_argument('--credit', type=int, default=None, metavar='K',
+                        help="also time a step of MTKD-RL's update='credit' that measures the teachers' credit, and "
+                        'print the amortised cost of measuring it every K steps')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
     return parser.parse_args(argv)
 
@@ -314,6 +321,10 @@ def main(argv=None) -> Dict[str, float]:
         }
         if args.every_term:
             steps['D_AVER_every'] = every_term_step(aver, aver_optim)
+        if args.credit is not None:
+            credit, credit_optim = build_distiller(
+                cfg, teachers, dict(rl_weighting, update='credit', credit_interval=args.credit), device)
+            steps['D_credit'] = train_step(credit, credit_optim)  # its learner at iteration 0: it measures
         if args.teacher_speedups is not None:
             probe = torch.randn(2, aver._probe_channels(), *aver.task.probe_size,
                                 generator=torch.Generator().manual_seed(0)).to(device)
@@ -401,6 +412,11 @@ def report(args, device, times, wall, memory, update) -> Dict[str, float]:
     }
     if 'D_AVER_every' in med:
         ratios['D_AVER/D_AVER_every'] = med['D_AVER'] / med['D_AVER_every']
+    if 'D_credit' in med:
+        k = args.credit
+        ratios['D_credit/D_AVER'] = med['D_credit'] / med['D_AVER']
+        ratios[f'credit every {k} steps/D_AVER'] = (
+            med['D_MTKD-RL'] + (med['D_credit'] - med['D_MTKD-RL']) / k) / med['D_AVER']
     for name in times:
         if name.startswith('T_'):
             ratios[f'{name}/T'] = med[name] / med['T']
