@@ -2,6 +2,7 @@
 import copy
 import csv
 import json
+import math
 import os.path as osp
 import time
 from collections import Counter
@@ -200,3 +201,15 @@ def test_study_weights_after_the_warmup(resumed_run, tmp_path):
     # during the warm-up every teacher weighs 1; after it the logit weights are on the simplex
     assert sum(result.weights_after_warmup[f'w_logit.{n}']
                for n in ('resnet18_w16', 'regnetx_s8', 'mobilenetv2_w05')) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_rank_correlation_averages_ties():
+    from mtkd_rl.analysis.teacher_trust import average_ranks, rank_correlation
+    torch.testing.assert_close(average_ranks(torch.tensor([3.0, 1.0, 3.0, 2.0])),
+                               torch.tensor([3.5, 1.0, 3.5, 2.0], dtype=torch.float64))
+    weight = torch.tensor([0.9, 0.1, 0.8, 0.2])
+    right = torch.tensor([1.0, 0.0, 1.0, 0.0])
+    assert rank_correlation(weight, right) == pytest.approx(4 / math.sqrt(20))  # ranks (4, 1, 3, 2), (3.5, 1.5, 3.5, 1.5)
+    assert rank_correlation(weight, 1 - right) == pytest.approx(-rank_correlation(weight, right))
+    assert rank_correlation(torch.tensor([1.0, 2.0, 3.0]), torch.tensor([2.0, 4.0, 9.0])) == pytest.approx(1.0)
+    assert math.isnan(rank_correlation(torch.full((4, ), 0.25), right))

@@ -30,11 +30,23 @@ class TeacherTrust:
         groups: Each sample's group.
         logit: Logit weights, ``[N, M]`` (on the CPU).
         feature: Feature weights, ``[N, M]``, or None when the distiller has no feature distillation.
+        correctness: Each teacher's accuracy on each sample, ``[N, M]`` in [0, 1], or None where the task has
+            none (detection).
     """
     teachers: List[str]
     groups: List[Group]
     logit: torch.Tensor
     feature: Optional[torch.Tensor]
+    correctness: Optional[torch.Tensor] = None
+
+    def correctness_correlation(self) -> Dict[str, float]:
+        """Per teacher, the rank correlation (Spearman, ties averaged) over samples between its logit weight and
+        its correctness on the sample: positive where the weighting gives a teacher more weight on the samples it
+        gets right. NaN where either side is constant (a fixed weighting, a teacher right everywhere)."""
+        if self.correctness is None:
+            raise ValueError('these weights were collected without teacher correctness (the task has none)')
+        return {name: rank_correlation(self.logit[:, m], self.correctness[:, m])
+                for m, name in enumerate(self.teachers)}
 
     def by_group(self) -> 'OrderedDict[str, Dict[str, object]]':
         """Per group (in group order, then ``'all'``): ``samples`` and the mean ``logit``/``feature`` weights."""
@@ -62,6 +74,21 @@ class TeacherTrust:
         return dict(samples=int(rows.numel()),
                     logit=self.logit[rows].double().mean(0),
                     feature=self.feature[rows].double().mean(0) if self.feature is not None else None)
+
+
+def average_ranks(values: torch.Tensor) -> torch.Tensor:
+    """The ranks (1-based) of ``values`` ``[N]``, tied values sharing the mean of their ranks."""
+    unique, inverse, counts = torch.unique(values, sorted=True, return_inverse=True, return_counts=True)
+    first = torch.cumsum(counts, 0) - counts  # 0-based rank of each unique value's first occurrence
+    return (first.double() + (counts.double() + 1) / 2)[inverse]
+
+
+def rank_correlation(x: torch.Tensor, y: torch.Tensor) -> float:
+    """Spearman's rank correlation of ``x`` and ``y`` (``[N]`` each), ties averaged; NaN if either is constant."""
+    rx, ry = average_ranks(x.flatten().double()), average_ranks(y.flatten().double())
+    rx, ry = rx - rx.mean(), ry - ry.mean()
+    denominator = float((rx.pow(2).sum() * ry.pow(2).sum()).sqrt())
+    return float((rx * ry).sum()) / denominator if denominator > 0 else float('nan')
 
 
 def sample_group(data_sample, by: str = 'class', classes: Optional[Sequence[str]] = None,
@@ -166,13 +193,15 @@ def collect_teacher_weights(model: nn.Module,
     model.eval()
     # the agent the run saved acts (past its warm-up), and nothing is learnt from these batches
     phase = WeightingPhase(acting=True, collecting=False)
-    logit, feature, groups = [], [], []
+    logit, feature, correctness, groups = [], [], [], []
     try:
         with torch.no_grad():
             for batch in batches:
                 data = model.data_preprocessor(batch, training_preprocess)
-                _, weights = model.weigh_batch(data['inputs'], data['data_samples'], phase)
+                terms, weights = model.weigh_batch(data['inputs'], data['data_samples'], phase)
                 logit.append(weights.logit.float())
+                if terms.teacher_accuracy is not None:
+                    correctness.append(terms.teacher_accuracy.float())
                 if model.with_feature_kd:
                     feature.append(weights.feature.float())
                 groups += [group(s) for s in batch['data_samples']]
@@ -183,4 +212,5 @@ def collect_teacher_weights(model: nn.Module,
     if not groups:
         raise ValueError('the data split gave no batches')
     return TeacherTrust(teachers=list(model.teacher_names), groups=groups, logit=torch.cat(logit).cpu(),
-                        feature=torch.cat(feature).cpu() if feature else None)
+                        feature=torch.cat(feature).cpu() if feature else None,
+                        correctness=torch.cat(correctness).cpu() if correctness else None)

@@ -88,6 +88,10 @@ def main():
     print(f'{"group":<{width}}{"samples":>8}' + ''.join(f'{"logit." + t:>24}' for t in trust.teachers))
     for g, row in table.items():
         print(f'{g:<{width}}{row["samples"]:>8}' + ''.join(f'{v:>24.3f}' for v in row['logit'].tolist()))
+    if trust.correctness is not None:
+        rho = trust.correctness_correlation()
+        print(f'{"rank corr.":<{width}}{"":>8}' + ''.join(f'{rho[t]:>24.3f}' for t in trust.teachers)
+              + '   (Spearman, over samples, of the logit weight and the teacher being right)')
     print(csv_path)
     print(png_path)
 
