@@ -179,3 +179,42 @@ def test_credit_options_are_checked(option, value, message):
         MTKDRLWeighting(2, [4, 4], [3, 3], update='credit', **{option: value})
     with pytest.raises(ValueError, match="components='priors' uses no agent.*update='credit'"):
         MTKDRLWeighting(2, [4, 4], [3, 3], update='credit', components='priors')
+
+
+def test_the_guides_weighting_with_parameters_learns_from_the_credit(random_teachers):
+    """The example of docs/advanced_guides/adding_a_weighting.md, run as written, end to end in one process."""
+    import os.path as osp
+    import re
+
+    from mmengine.registry import MODELS as MMENGINE_MODELS
+    from mmengine.registry import DefaultScope
+
+    from conftest import REPO, attach_acting_learner, distiller_cfg
+    with open(osp.join(REPO, 'docs', 'advanced_guides', 'adding_a_weighting.md')) as f:
+        code = re.search(r'<!-- weighting-example -->\n```python\n(.*?)```', f.read(), re.S).group(1)
+    assert len(code.splitlines()) < 60
+    namespace = {}
+    exec(code.replace("register_module(name='CREDIT-PREFERENCE')",
+                      "register_module(name='CREDIT-PREFERENCE', force=True)"), namespace)
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        model = MMENGINE_MODELS.build(
+            distiller_cfg(random_teachers, weighting=dict(type='CREDIT-PREFERENCE', credit_interval=2)))
+    assert isinstance(model.weighting, namespace['CreditPreference'])
+    learner = attach_acting_learner(model, interval=4, update_at_epoch_end=False)
+    model.train()
+    credits = []
+    for i in range(4):
+        learner.begin_iteration(i, 0)
+        losses = model(**training_batch(model, seed=i), mode='loss')
+        if i % 2 == 0:
+            credits.append(torch.stack([losses[f'credit.{n}'] for n in model.teacher_names]))
+        sum(v for k, v in losses.items() if 'loss' in k).backward()
+        if learner.end_iteration():
+            learner.update()
+    assert learner.num_updates == 1 and len(learner.buffer) == 0
+    # one SGD step (lr 0.1) per stored batch: toward softmax(credit / 0.1) on the measured ones, none on the others
+    expected = torch.zeros(3)
+    for credit in credits:
+        expected = expected - 0.1 * (torch.softmax(expected, 0) - credit_targets(credit, 0.1))
+    torch.testing.assert_close(model.weighting.preference.detach(), expected)
+    assert float(expected.abs().sum()) > 0
