@@ -29,6 +29,14 @@ def test_benchmark_runs_every_variant_on_a_classification_pool():
         assert result[name.replace(' ms', ' wall ms')] > 0, name
 
 
+def test_benchmark_times_a_credit_measuring_step_and_its_amortised_cost():
+    result = distill_cost.main([MTKDRL_CONFIG, '--batch-size', '4', '--input-size', '28', '28', '--rounds', '1',
+                                '--warmup-rounds', '1', '--device', 'cpu', '--credit', '10'])
+    assert result['D_credit ms'] > 0 and math.isfinite(result['D_credit/D_AVER'])
+    expected = (result['D_MTKD-RL ms'] + (result['D_credit ms'] - result['D_MTKD-RL ms']) / 10) / result['D_AVER ms']
+    assert result['credit every 10 steps/D_AVER'] == pytest.approx(expected)
+
+
 def test_benchmark_wall_clock_and_a_cpu_clock_refused_on_cuda():
     result = distill_cost.main([MTKDRL_CONFIG, '--batch-size', '2', '--input-size', '28', '28', '--rounds', '1',
                                 '--warmup-rounds', '0', '--device', 'cpu', '--clock', 'wall'])
