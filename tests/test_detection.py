@@ -502,15 +502,27 @@ def test_distiller_loss_runs_the_student_once_and_trains_student_and_connectors(
 
 
 def test_only_the_terms_the_weighting_reads_are_computed_and_losses_stay(distiller, monkeypatch):
+    import dataclasses
+
     from mtkd_rl.tasks.detection import adapter, detector_adapter
-    from mtkd_rl.tasks.detection.losses import anchor as anchor_losses
+    from mtkd_rl.tasks.detection.losses import dispatch
     from mtkd_rl.weighting import AverageWeighting
     monkeypatch.setattr(distiller, 'weighting', AverageWeighting(3))
     distiller.train()
     counts, captured = {}, []
     for owner, name in ((adapter, 'binary_entropy'), (adapter, 'global_pool'), (detector_adapter, 'global_pool'),
-                        (anchor_losses, 'anchor_head_per_image_loss'), (distiller.task, 'cosine')):
+                        (distiller.task, 'cosine')):
         count_calls(monkeypatch, owner, name, counts)
+    # the anchor heads' per-image loss, as the dispatch table calls it
+    anchor_kind = dispatch.DENSE_HEAD_LOSSES['AnchorHead']
+    counts['anchor_head_per_image_loss'] = 0
+
+    def counting(*args):
+        counts['anchor_head_per_image_loss'] += 1
+        return anchor_kind.per_image_loss(*args)
+
+    monkeypatch.setitem(dispatch.DENSE_HEAD_LOSSES, 'AnchorHead',
+                        dataclasses.replace(anchor_kind, per_image_loss=counting))
     terms_of = distiller.task.terms
     monkeypatch.setattr(distiller.task, 'terms', lambda *a, **k: captured.append(terms_of(*a, **k)) or captured[-1])
     inputs, data = batch()

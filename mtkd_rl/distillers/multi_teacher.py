@@ -350,13 +350,9 @@ class MultiTeacherDistiller(BaseModel):
         return terms, weights
 
     def _weigh(self, inputs: torch.Tensor, data_samples: list, phase: WeightingPhase):
+        """The student's pass, the batch's terms and its weights in ``phase``."""
         # only the optional terms the weighting reads (and, for a batch learnt from, its reward) are computed
-        student, terms = self._terms(inputs, data_samples, self.weighting.needed_terms(phase))
-        return student, terms, self.teacher_weights(terms, phase)
-
-    def _terms(self, inputs: torch.Tensor, data_samples: list, needed: frozenset):
-        """The student's pass and the batch's terms, computing the optional terms in ``needed`` only."""
-        context = IterationContext.create(inputs, data_samples, needed)
+        context = IterationContext.create(inputs, data_samples, self.weighting.needed_terms(phase))
         student = self.task.forward_student(self.student, context)
         with torch.no_grad():
             teachers = [self.task.forward_teacher(t, context, student) for t in self.teachers]
@@ -365,7 +361,7 @@ class MultiTeacherDistiller(BaseModel):
             connected = [[conn(s, t.shape[-2:]) for conn, s, t in zip(conns, student.features, tp.features)]
                          for conns, tp in zip(self.connectors, teachers)]
         terms = self.task.terms(student, teachers, connected, context, self.teachers)
-        return student, terms
+        return student, terms, self.teacher_weights(terms, phase)
 
     def loss(self, inputs: torch.Tensor, data_samples: list) -> Dict[str, torch.Tensor]:
         """One training iteration's losses: the student's own, plus the weighted logit and feature KD.

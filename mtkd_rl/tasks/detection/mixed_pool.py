@@ -64,7 +64,7 @@ class MixedPoolDetectionAdapter(DetectionAdapter):
             return super().forward_teacher(teacher, context, student)
         feats = list(teacher.extract_feat(context.inputs))
         return two_stage_teacher_pass(teacher, feats, own_sampled_rois(teacher, feats, context.batch),
-                                      batch_mask_of(context), self, context)
+                                      batch_mask_of(context), lambda term: self.computes(context, term))
 
     def feature_teacher_loss(self, teacher_model: nn.Module, connected: Sequence[torch.Tensor],
                              teacher: DetectorPass, student: DetectorPass, context: IterationContext) -> torch.Tensor:

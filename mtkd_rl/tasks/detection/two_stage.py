@@ -29,7 +29,7 @@ One-stage teachers (RetinaNet, FCOS, ...) join a two-stage student's pool throug
 (``feature_only_teachers``); their terms are the dense detection adapter's (own dense detection loss,
 per-class maximum sigmoid score, binary entropy).
 """
-from typing import List, Optional, Sequence, Union
+from typing import Callable, List, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -82,22 +82,22 @@ def batch_mask_of(context: IterationContext) -> MaskOf:
 
 
 def two_stage_teacher_pass(teacher: nn.Module, feats: List[torch.Tensor], roi: RoIBatch, mask_of: MaskOf,
-                           adapter: TaskAdapter, context: IterationContext) -> TwoStagePass:
+                           computes: Callable[[str], bool]) -> TwoStagePass:
     """A two-stage teacher's pass on ``roi``: its per-image loss, masked FPN embedding, per-class maximum RoI
-    score and mean RoI entropy (the last three where ``adapter.computes`` asks for ``embeddings``,
-    ``summaries``, ``teacher_entropy``), with its box deltas."""
+    score and mean RoI entropy (the last three where ``computes`` asks for ``embeddings``, ``summaries``,
+    ``teacher_entropy``), with its box deltas."""
     task_loss, out = two_stage_loss(teacher, feats, roi)
     summary = entropy = embedding = pooled = None
-    if adapter.computes(context, 'summaries') or adapter.computes(context, 'teacher_entropy'):
+    if computes('summaries') or computes('teacher_entropy'):
         log_p = F.log_softmax(out['cls_score'], dim=1)
         p = log_p.exp()
         num_classes = p.shape[1] - 1
-        if adapter.computes(context, 'summaries'):
+        if computes('summaries'):
             summary = p.new_zeros(roi.counts.shape[0], num_classes).scatter_reduce(
                 0, roi.image[:, None].expand(-1, num_classes), p[:, :num_classes], 'amax')
-        if adapter.computes(context, 'teacher_entropy'):
+        if computes('teacher_entropy'):
             entropy = per_image_mean(-(p * log_p).sum(1), roi.image, roi.counts)
-    if adapter.computes(context, 'embeddings'):
+    if computes('embeddings'):
         pooled = [global_pool(f, mask_of(f.shape[-2:])) for f in feats]  # the cosine reuses them
         embedding = torch.stack(pooled, 0).mean(0)
     return TwoStagePass(logits=out['cls_score'], features=feats, task_loss=task_loss, embedding=embedding,
@@ -231,7 +231,8 @@ class TwoStageDetectionAdapter(DetectorAdapter):
         if not is_two_stage(teacher):
             return self.dense.forward_teacher(teacher, context, student)
         feats = list(teacher.extract_feat(context.inputs))
-        return two_stage_teacher_pass(teacher, feats, student.roi, batch_mask_of(context), self, context)
+        return two_stage_teacher_pass(teacher, feats, student.roi, batch_mask_of(context),
+                                      lambda term: self.computes(context, term))
 
     # ------------------------------------------------------------------------------------------ per-image terms
     def logit_kd(self, student: TwoStagePass, teacher: TwoStagePass, context: IterationContext) -> torch.Tensor:

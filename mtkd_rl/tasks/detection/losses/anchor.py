@@ -5,7 +5,7 @@ and every teacher with the student's anchor layout share one assignment, and the
 reduced per image in one batched call.
 """
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -13,7 +13,7 @@ import torch.nn as nn
 from ..layout import flatten_levels
 from ...sample_batch import BatchLike, SampleBatch
 from .assignment import memoized_targets
-from .per_image import AVG_EPS, batch_and_per_image_losses, per_image_sum
+from .per_image import AVG_EPS, per_image_sum
 
 
 def batched_anchor_head(head: nn.Module) -> bool:
@@ -110,25 +110,3 @@ def anchor_head_per_image_loss(head: nn.Module, outs: Sequence[Sequence[torch.Te
         preds = get_box_tensor(head.bbox_coder.decode(anchors.reshape(-1, anchors.shape[-1]), preds))
     loss_bbox = head.loss_bbox(preds, bbox_targets, bbox_weights, reduction_override='none')
     return (per_image_sum(loss_cls, b) + per_image_sum(loss_bbox, b)) / (targets.image_avg_factors + AVG_EPS)
-
-
-# ------------------------------------------------------------------- this head kind's entry points
-def anchor_head_per_image_detection_loss(head: nn.Module, outs: Sequence[Sequence[torch.Tensor]],
-                                         batch: BatchLike) -> torch.Tensor:
-    """The head's loss of each image alone, ``[B]``, from the batch's shared targets (:func:`anchor_targets`)."""
-    return anchor_head_per_image_loss(head, outs, anchor_targets(head, outs[0], batch))
-
-
-def anchor_head_detection_losses(head: nn.Module, outs: Sequence[Sequence[torch.Tensor]],
-                                 batch: BatchLike,
-                                 per_image: bool = True) -> Tuple[Dict[str, Any], Optional[torch.Tensor]]:
-    """The student's batch loss dict (with gradient) and detached per-image loss from one assignment.
-
-    Args:
-        head: The student's ``bbox_head``.
-        outs: The head's outputs.
-        batch: The batch's ``DetDataSample`` list (a :class:`SampleBatch` shares its targets).
-        per_image: Whether to compute the per-image loss (None in its place if not).
-    """
-    return batch_and_per_image_losses(head, outs, anchor_targets(head, outs[0], batch), anchor_head_losses,
-                                      anchor_head_per_image_loss, per_image)

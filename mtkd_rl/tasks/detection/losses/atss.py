@@ -6,7 +6,7 @@ heads of one assignment key) and its own per-image reduction (:func:`atss_head_p
 loss of an ATSS student comes from the same targets (:func:`atss_head_losses`).
 """
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -14,7 +14,7 @@ import torch.nn as nn
 from ..layout import flatten_levels
 from ...sample_batch import BatchLike, SampleBatch
 from .assignment import memoized_targets
-from .per_image import AVG_EPS, batch_and_per_image_losses, classification_per_image
+from .per_image import AVG_EPS, classification_per_image
 
 
 def batched_atss_head(head: nn.Module) -> bool:
@@ -120,25 +120,3 @@ def atss_head_per_image_loss(head: nn.Module, outs: Sequence[Sequence[torch.Tens
     loss_bbox = zeros.index_add(0, image, loss_bbox.reshape(index.numel(), -1).sum(1)) / (1.0 + AVG_EPS)
     loss = loss + loss_bbox / denorm
     return loss + zeros.index_add(0, image, loss_centerness.reshape(-1)) / (num_pos + AVG_EPS)
-
-
-# ------------------------------------------------------------------- this head kind's entry points
-def atss_head_per_image_detection_loss(head: nn.Module, outs: Sequence[Sequence[torch.Tensor]],
-                                       batch: BatchLike) -> torch.Tensor:
-    """The head's loss of each image alone, ``[B]``, from the batch's shared targets (:func:`atss_targets`)."""
-    return atss_head_per_image_loss(head, outs, atss_targets(head, outs[0], batch))
-
-
-def atss_head_detection_losses(head: nn.Module, outs: Sequence[Sequence[torch.Tensor]],
-                               batch: BatchLike,
-                               per_image: bool = True) -> Tuple[Dict[str, Any], Optional[torch.Tensor]]:
-    """The student's batch loss dict (with gradient) and detached per-image loss from one assignment.
-
-    Args:
-        head: The student's ``bbox_head``.
-        outs: The head's outputs.
-        batch: The batch's ``DetDataSample`` list (a :class:`SampleBatch` shares its targets).
-        per_image: Whether to compute the per-image loss (None in its place if not).
-    """
-    return batch_and_per_image_losses(head, outs, atss_targets(head, outs[0], batch), atss_head_losses,
-                                      atss_head_per_image_loss, per_image)

@@ -14,10 +14,10 @@ import torch
 import torch.nn as nn
 
 from ...sample_batch import BatchLike, SampleBatch
-from .anchor import anchor_head_detection_losses, anchor_head_per_image_detection_loss, batched_anchor_head
-from .atss import atss_head_detection_losses, atss_head_per_image_detection_loss, batched_atss_head
+from .anchor import anchor_head_losses, anchor_head_per_image_loss, anchor_targets, batched_anchor_head
+from .atss import atss_head_losses, atss_head_per_image_loss, atss_targets, batched_atss_head
 from .loss_by_feat import per_image_loss_by_image
-from .point import batched_point_head, point_head_per_image_detection_loss
+from .point import batched_point_head, point_head_per_image_loss, point_targets
 
 HeadOutputs = Sequence[Sequence[torch.Tensor]]
 StudentLosses = Tuple[Dict[str, Any], Optional[torch.Tensor]]
@@ -25,27 +25,29 @@ StudentLosses = Tuple[Dict[str, Any], Optional[torch.Tensor]]
 
 @dataclass(frozen=True)
 class DenseHeadLosses:
-    """The batched loss functions of one kind of dense head.
+    """The batched loss code of one kind of dense head.
 
     Attributes:
         handles: Whether a head is of this kind (computes its loss with the kind's own mmdet code).
-        per_image_detection_loss: ``f(head, outs, batch) -> [B]``, each image's loss from the batch's
-            shared targets.
-        detection_losses: ``f(head, outs, batch, per_image) -> (loss dict, [B] or None)``, the batch
-            loss dict and the per-image loss from one assignment; None where the batch loss is the head's own
-            ``loss_by_feat`` (FCOS).
+        targets: ``f(head, outs, batch) -> targets``, the batch's targets, shared by every head of the same
+            assignment in one :class:`~mtkd_rl.tasks.sample_batch.SampleBatch`.
+        per_image_loss: ``f(head, outs, targets) -> [B]``, each image's loss alone.
+        batch_losses: ``f(head, outs, targets) -> loss dict``, the batch loss dict from the same targets; None
+            where the batch loss is the head's own ``loss_by_feat`` (FCOS).
     """
     handles: Callable[[nn.Module], bool]
-    per_image_detection_loss: Callable[[nn.Module, HeadOutputs, Sequence[Any]], torch.Tensor]
-    detection_losses: Optional[Callable[[nn.Module, HeadOutputs, Sequence[Any], bool], StudentLosses]] = None
+    targets: Callable[[nn.Module, HeadOutputs, SampleBatch], Any]
+    per_image_loss: Callable[[nn.Module, HeadOutputs, Any], torch.Tensor]
+    batch_losses: Optional[Callable[[nn.Module, HeadOutputs, Any], Dict[str, Any]]] = None
 
 
-#: mmdet head type -> its batched loss functions, in the order the kinds are tried.
+#: mmdet head type -> its batched loss code, in the order the kinds are tried.
 DENSE_HEAD_LOSSES: Dict[str, DenseHeadLosses] = {
-    'AnchorHead': DenseHeadLosses(batched_anchor_head, anchor_head_per_image_detection_loss,
-                                  anchor_head_detection_losses),
-    'FCOSHead': DenseHeadLosses(batched_point_head, point_head_per_image_detection_loss),
-    'ATSSHead': DenseHeadLosses(batched_atss_head, atss_head_per_image_detection_loss, atss_head_detection_losses),
+    'AnchorHead': DenseHeadLosses(batched_anchor_head, lambda head, outs, batch: anchor_targets(head, outs[0], batch),
+                                  anchor_head_per_image_loss, anchor_head_losses),
+    'FCOSHead': DenseHeadLosses(batched_point_head, point_targets, point_head_per_image_loss),
+    'ATSSHead': DenseHeadLosses(batched_atss_head, lambda head, outs, batch: atss_targets(head, outs[0], batch),
+                                atss_head_per_image_loss, atss_head_losses),
 }
 
 
@@ -76,7 +78,7 @@ def per_image_detection_loss(head: nn.Module, outs: HeadOutputs, batch: BatchLik
     kind = dense_head_losses(head)
     if kind is None:
         return per_image_loss_by_image(head, outs, batch.data_samples)
-    return kind.per_image_detection_loss(head, outs, batch)
+    return kind.per_image_loss(head, outs, kind.targets(head, outs, batch))
 
 
 def detection_losses(head: nn.Module, outs: HeadOutputs, batch: BatchLike,
@@ -94,13 +96,18 @@ def detection_losses(head: nn.Module, outs: HeadOutputs, batch: BatchLike,
     """
     batch = SampleBatch.of(batch)
     kind = dense_head_losses(head)
-    if kind is not None and kind.detection_losses is not None:
-        return kind.detection_losses(head, outs, batch, per_image)
-    from mmdet.models.utils import unpack_gt_instances
-    detached = tuple([o.detach() for o in out] for out in outs)
-    gts, ignores, metas = unpack_gt_instances(batch.data_samples)
-    losses = head.loss_by_feat(*outs, gts, metas, ignores)
+    targets = None
+    if kind is not None and kind.batch_losses is not None:  # one assignment for both losses
+        targets = kind.targets(head, outs, batch)
+        losses = kind.batch_losses(head, outs, targets)
+    else:
+        from mmdet.models.utils import unpack_gt_instances
+        gts, ignores, metas = unpack_gt_instances(batch.data_samples)
+        losses = head.loss_by_feat(*outs, gts, metas, ignores)
     if not per_image:
         return losses, None
+    detached = tuple([o.detach() for o in out] for out in outs)
     with torch.no_grad():
+        if targets is not None:
+            return losses, kind.per_image_loss(head, detached, targets)
         return losses, per_image_detection_loss(head, detached, batch)

@@ -1,7 +1,6 @@
 """Per-image reductions shared by the batched heads: an elementwise loss summed per image, the
-classification loss of each image over its own positives, mmdet's ``avg_factor`` epsilon, and the student's
-batch and per-image losses from one assignment."""
-from typing import Any, Callable, Dict, Optional, Sequence, Tuple
+classification loss of each image over its own positives, and mmdet's ``avg_factor`` epsilon."""
+from typing import Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -41,25 +40,3 @@ def classification_per_image(head: nn.Module, cls_scores: Sequence[torch.Tensor]
     weights = label_weights.reshape(-1) if label_weights is not None else None
     loss_cls = head.loss_cls(scores, labels.reshape(-1), weights, reduction_override='none')
     return per_image_sum(loss_cls, b) / (num_pos + AVG_EPS), positive, num_pos
-
-
-def batch_and_per_image_losses(head: nn.Module, outs: Sequence[Sequence[torch.Tensor]], targets: Any,
-                               batch_losses: Callable, per_image_loss: Callable,
-                               per_image: bool) -> Tuple[Dict[str, Any], Optional[torch.Tensor]]:
-    """The student's batch loss dict (with gradient) and, if ``per_image``, its detached per-image loss
-    ``[B]``, both from the same targets (one assignment per batch).
-
-    Args:
-        head: The student's ``bbox_head``.
-        outs: The head's outputs.
-        targets: The batch's targets, as the head kind's ``*_targets`` computes them.
-        batch_losses: ``(head, outs, targets) -> loss dict``, the head kind's batch loss.
-        per_image_loss: ``(head, outs, targets) -> [B]``, the head kind's per-image loss.
-        per_image: Whether to compute the per-image loss (None in its place if not).
-    """
-    losses = batch_losses(head, outs, targets)
-    if not per_image:
-        return losses, None
-    detached = tuple([o.detach() for o in out] for out in outs)
-    with torch.no_grad():
-        return losses, per_image_loss(head, detached, targets)

@@ -114,10 +114,3 @@ def point_head_per_image_loss(head: nn.Module, outs: Sequence[Sequence[torch.Ten
     denorm = zeros.index_add(0, image, centerness_targets.to(zeros.dtype)).clamp(min=1e-6)
     loss = loss + zeros.index_add(0, image, loss_bbox.reshape(index.numel(), -1).sum(1)) / (denorm + AVG_EPS)
     return loss + zeros.index_add(0, image, loss_centerness.reshape(-1)) / (num_pos + AVG_EPS)
-
-
-# ------------------------------------------------------------------- this head kind's entry point
-def point_head_per_image_detection_loss(head: nn.Module, outs: Sequence[Sequence[torch.Tensor]],
-                                        batch: BatchLike) -> torch.Tensor:
-    """The head's loss of each image alone, ``[B]``, from the batch's shared targets (:func:`point_targets`)."""
-    return point_head_per_image_loss(head, outs, point_targets(head, outs, batch))
