@@ -50,8 +50,8 @@ def test_partial_task_loss_and_weighting_options_merge_with_the_defaults(fashion
     task = runner.model.task
     assert type(task).__name__ == 'ClassificationAdapter'
     assert type(task.logit_loss).__name__ == 'LogitKL' and task.logit_loss.temperature == 2.0
-    assert task.alpha == 1.0  # the default loss_weight is kept
-    assert type(task.feature_loss).__name__ == 'FeatureMSE' and task.beta == 2.0
+    assert task.logit_loss.loss_weight == 1.0  # the default loss_weight is kept
+    assert type(task.feature_loss).__name__ == 'FeatureMSE' and task.feature_loss.loss_weight == 2.0
     assert type(runner.model.weighting).__name__ == 'MTKDRLWeighting'
     assert runner.model.weighting.warmup_weights == 'uniform'
     runner.train()

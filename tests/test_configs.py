@@ -446,9 +446,13 @@ def test_seg_dataset_distillers(path):
 def test_the_nan_check_goes_with_the_weighting_hook(path):
     """Every config with TeacherWeightingHook stops at a NaN/inf term (NonFiniteLossHook), the hook listed first
     (commands set custom_hooks.0.interval)."""
-    types = [h.get('type') for h in _parse(path).get('custom_hooks', None) or []]
+    cfg = _parse(path)
+    types = [h.get('type') for h in cfg.get('custom_hooks', None) or []]
     if 'mtkd_rl.TeacherWeightingHook' in types:
         assert types == ['mtkd_rl.TeacherWeightingHook', 'mtkd_rl.NonFiniteLossHook']
+    if cfg.get('model', {}).get('type') == 'mtkd_rl.MultiTeacherDistiller':
+        # fixed weightings too: the NaN stop, and the exact resume the weighting hook installs
+        assert types == ['mtkd_rl.TeacherWeightingHook', 'mtkd_rl.NonFiniteLossHook'], _rel(path)
 
 
 def test_seg_students_build_with_their_class_count():

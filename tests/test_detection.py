@@ -461,12 +461,16 @@ def test_box_kd_enters_the_logit_column_at_its_own_weight(distiller):
                                     box_loss=dict(type='BoxGIoUKD', score_thr=0.0, loss_weight=weight))
         without = DetectionAdapter(logit_loss=dict(type='DenseSigmoidKL', loss_weight=alpha), box_loss=None)
         student.decoded_boxes = teacher.decoded_boxes = None
-        box = with_box.logit_kd(student, teacher, context) - without.logit_kd(student, teacher, context)
+        logit = without.logit_kd(student, teacher, context)
+        box = with_box.logit_kd(student, teacher, context) - logit
         from mtkd_rl.tasks.detection import decode_boxes
-        expected = with_box.box_loss(decode_boxes(student.head, student.outs[1]),
-                                     decode_boxes(teacher.head, teacher.outs[1]),
-                                     torch.sigmoid(teacher.logits).amax(-1), student.anchor_mask)
-    torch.testing.assert_close(box, weight / alpha * expected, rtol=1e-5, atol=1e-6)
+        unit = build(dict(type='BoxGIoUKD', score_thr=0.0))
+        expected = unit(decode_boxes(student.head, student.outs[1]), decode_boxes(teacher.head, teacher.outs[1]),
+                        torch.sigmoid(teacher.logits).amax(-1), student.anchor_mask)
+        unit_logit = build(dict(type='DenseSigmoidKL'))(student.logits, teacher.logits, student.anchor_mask)
+    # each loss applies its own loss_weight: alpha to the KL, the box loss's weight to the box KD
+    torch.testing.assert_close(box, weight * expected, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(logit, alpha * unit_logit, rtol=1e-6, atol=1e-7)
     assert (expected > 0).all()
 
 

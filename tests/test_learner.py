@@ -30,9 +30,9 @@ def make_terms(b=6, m=3, seed=0):
                              feature_kd=r(b, m), cosine=r(b, m) * 2 - 1)
 
 
-def reward_terms(terms, weights, alpha=1.0, beta=5.0):
+def reward_terms(terms, weights):
     return RewardTerms(terms.student_loss, (weights.logit * terms.logit_kd).sum(1),
-                       (weights.feature * terms.feature_kd).sum(1), alpha, beta)
+                       (weights.feature * terms.feature_kd).sum(1))
 
 
 def collect_batches(learner, n, seed=0):
@@ -86,10 +86,10 @@ def test_the_reward_is_the_normalised_negative_cost_of_the_batch(feature):
     weights = learner.weighting(terms, COLLECT)
     kd_logit = (weights.logit * terms.logit_kd).sum(1).requires_grad_(True)
     kd_feature = (weights.feature * terms.feature_kd).sum(1) if feature else None
-    reward = learner.reward(RewardTerms(terms.student_loss, kd_logit, kd_feature, alpha=1.0, beta=5.0))
-    total = terms.student_loss + 1.0 * kd_logit.detach()
+    reward = learner.reward(RewardTerms(terms.student_loss, kd_logit, kd_feature))
+    total = terms.student_loss + kd_logit.detach()
     if feature:
-        total = total + 5.0 * kd_feature
+        total = total + kd_feature
     assert torch.equal(reward, normalized_reward(-total)) and not reward.requires_grad
     assert ((reward >= 0) & (reward <= 1)).all()
 

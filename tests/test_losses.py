@@ -52,6 +52,24 @@ def test_zero_when_equal_and_grad_to_student_only(cfg):
     assert t.grad is None
 
 
+@pytest.mark.parametrize('kind', ['LogitKL', 'FeatureMSE', 'ChannelWiseKL', 'DenseSigmoidKL', 'BoxGIoUKD'])
+def test_loss_weight_is_applied_inside_the_loss(kind):
+    """As in OpenMMLab: ``loss_weight`` scales the returned per-sample loss (alpha, beta, the box KD weight)."""
+    torch.manual_seed(0)
+    if kind == 'BoxGIoUKD':
+        xy = torch.rand(2, 6, 2) * 10
+        student, teacher = torch.cat([xy, xy + 5], -1), torch.cat([xy + 1, xy + 4], -1)
+        args = (student, teacher, torch.rand(2, 6))
+    elif kind == 'DenseSigmoidKL':
+        args = (torch.randn(2, 6, 3), torch.randn(2, 6, 3))
+    else:
+        args = (torch.randn(2, 3, 4, 4), torch.randn(2, 3, 4, 4))
+    unit = build(dict(type=kind, loss_weight=1.0))(*args)
+    assert (unit > 0).all()
+    torch.testing.assert_close(build(dict(type=kind, loss_weight=2.5))(*args), 2.5 * unit)
+    torch.testing.assert_close(build(dict(type=kind, loss_weight=0.0))(*args), torch.zeros(2))
+
+
 def test_feature_mse_exact():
     s = torch.zeros(2, 2, 1, 2)
     t = torch.tensor([[[[1.0, 1.0]], [[1.0, 1.0]]], [[[2.0, 0.0]], [[0.0, 0.0]]]])

@@ -372,14 +372,13 @@ class MultiTeacherDistiller(BaseModel):
         phase = self._training_phase()
         student, terms, weights = self._weigh(inputs, data_samples, phase)
         w_logit = weights.logit
-        alpha, beta = self.task.alpha, self.task.beta
         kd_logit = (w_logit * terms.logit_kd).sum(1)
         losses = {f'student.{k}': v for k, v in student.losses.items()}
-        losses['loss_kd_logit'] = alpha * kd_logit.mean()
+        losses['loss_kd_logit'] = kd_logit.mean()
         kd_feature = None
         if terms.feature_kd is not None:
             kd_feature = (weights.feature * terms.feature_kd).sum(1)
-            losses['loss_kd_feature'] = beta * kd_feature.mean()
+            losses['loss_kd_feature'] = kd_feature.mean()
 
         for m, name in enumerate(self.teacher_names):
             # mmengine sums every logged key containing 'loss': a teacher's own loss is logged as its 'risk'
@@ -400,25 +399,24 @@ class MultiTeacherDistiller(BaseModel):
                 credit = self.teacher_credit(student.losses, terms)
                 rollout = dict(rollout, credit=credit)
                 losses.update({f'credit.{name}': credit[m] for m, name in enumerate(self.teacher_names)})
-            self._learner.collect(rollout, RewardTerms(terms.student_loss, kd_logit, kd_feature, alpha, beta))
+            self._learner.collect(rollout, RewardTerms(terms.student_loss, kd_logit, kd_feature))
         return losses
 
     def teacher_credit(self, student_losses: Dict[str, torch.Tensor], terms: DistillationTerms) -> torch.Tensor:
         """Each teacher's credit on the batch, ``[M]`` (:func:`~mtkd_rl.weighting.teacher_credit.
-        gradient_alignment`): the cosine between the gradient of its weighted distillation terms (logit and
-        feature KD, ``alpha`` and ``beta`` applied) and the gradient of the student's own loss, over every
+        gradient_alignment`): the cosine between the gradient of its distillation terms (logit and feature
+        KD, each with its loss's ``loss_weight``) and the gradient of the student's own loss, over every
         trainable parameter of the student; averaged across ranks. The graph is kept for the training step.
 
         Args:
             student_losses: The student's loss dict of the batch (with its graph).
             terms: The batch's terms (``logit_kd`` and ``feature_kd`` with their graph).
         """
-        alpha, beta = self.task.alpha, self.task.beta
         objectives = []
         for m in range(len(self.teachers)):
-            objective = alpha * terms.logit_kd[:, m].mean()
+            objective = terms.logit_kd[:, m].mean()
             if terms.feature_kd is not None:
-                objective = objective + beta * terms.feature_kd[:, m].mean()
+                objective = objective + terms.feature_kd[:, m].mean()
             objectives.append(objective)
         params = [p for p in self.student.parameters() if p.requires_grad]
         credit = gradient_alignment(objectives, sum_loss_dict(student_losses), params)

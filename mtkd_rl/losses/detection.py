@@ -27,7 +27,7 @@ class DenseSigmoidKL(nn.Module):
 
     Args:
         temperature: The softening temperature T.
-        loss_weight: The weight of this term in the student objective (alpha in the paper).
+        loss_weight: The weight of this term in the student objective, applied to the returned loss.
     """
 
     def __init__(self, temperature: float = 1.0, loss_weight: float = 1.0) -> None:
@@ -47,7 +47,7 @@ class DenseSigmoidKL(nn.Module):
             mask: Optional anchor validity mask ``[B, N]`` (true = counted).
 
         Returns:
-            The unweighted loss, shape ``[B]``.
+            ``loss_weight`` times the loss, shape ``[B]``.
         """
         if student.shape != teacher.shape:
             raise ValueError(f'DenseSigmoidKL compares aligned anchors: student scores {tuple(student.shape)} '
@@ -57,7 +57,7 @@ class DenseSigmoidKL(nn.Module):
         q = teacher.detach() / t
         p_t = torch.sigmoid(q)
         kl = p_t * (F.logsigmoid(q) - F.logsigmoid(s)) + (1.0 - p_t) * (F.logsigmoid(-q) - F.logsigmoid(-s))
-        return reduce_per_sample(kl.sum(-1) * t**2, mask)
+        return self.loss_weight * reduce_per_sample(kl.sum(-1) * t**2, mask)
 
 
 @MODELS.register_module()
@@ -70,7 +70,7 @@ class BoxGIoUKD(nn.Module):
 
     Args:
         score_thr: Smallest teacher score (max over classes, after sigmoid) of a counted anchor.
-        loss_weight: The weight of this term in the student objective.
+        loss_weight: The weight of this term in the student objective, applied to the returned loss.
         eps: Guards the weight normalisation and the GIoU union.
     """
 
@@ -94,7 +94,7 @@ class BoxGIoUKD(nn.Module):
             mask: Optional anchor validity mask ``[B, N]``.
 
         Returns:
-            The unweighted loss, shape ``[B]``.
+            ``loss_weight`` times the loss, shape ``[B]``.
         """
         from mmdet.structures.bbox import bbox_overlaps
         if student_boxes.shape != teacher_boxes.shape or student_boxes.shape[:-1] != teacher_scores.shape:
@@ -108,4 +108,4 @@ class BoxGIoUKD(nn.Module):
         b = student_boxes.shape[0]
         giou = bbox_overlaps(student_boxes.reshape(-1, 4), teacher_boxes.detach().reshape(-1, 4), mode='giou',
                              is_aligned=True, eps=self.eps).reshape(b, -1)
-        return ((1.0 - giou) * weight).sum(1) / weight.sum(1).clamp_min(self.eps)
+        return self.loss_weight * ((1.0 - giou) * weight).sum(1) / weight.sum(1).clamp_min(self.eps)

@@ -13,7 +13,8 @@ class FeatureMSE(nn.Module):
     """Mean squared error between feature maps, one value per sample (mean over C, H, W).
 
     Args:
-        loss_weight: The weight of this term in the student objective (beta in the paper).
+        loss_weight: The weight of this term in the student objective (beta in the paper), applied to the
+            returned loss.
     """
 
     def __init__(self, loss_weight: float = 1.0) -> None:
@@ -29,10 +30,10 @@ class FeatureMSE(nn.Module):
             mask: Optional spatial validity mask ``[B, H, W]``.
 
         Returns:
-            The unweighted loss, shape ``[B]``.
+            ``loss_weight`` times the loss, shape ``[B]``.
         """
         sq = (student - teacher.detach()).pow(2).mean(1)
-        return reduce_per_sample(sq, mask)
+        return self.loss_weight * reduce_per_sample(sq, mask)
 
 
 @MODELS.register_module()
@@ -44,7 +45,7 @@ class ChannelWiseKL(nn.Module):
 
     Args:
         temperature: The softening temperature tau.
-        loss_weight: The weight of this term in the student objective.
+        loss_weight: The weight of this term in the student objective, applied to the returned loss.
     """
 
     def __init__(self, temperature: float = 4.0, loss_weight: float = 1.0) -> None:
@@ -61,7 +62,7 @@ class ChannelWiseKL(nn.Module):
             mask: Optional spatial validity mask ``[B, H, W]``.
 
         Returns:
-            The unweighted loss, shape ``[B]``.
+            ``loss_weight`` times the loss, shape ``[B]``.
         """
         t = self.temperature
         s = (student / t).flatten(2)
@@ -76,4 +77,4 @@ class ChannelWiseKL(nn.Module):
         kl = (log_p_t.exp() * (log_p_t - log_p_s)).sum(2).mean(1) * t**2
         if mask is not None:
             kl = reduce_per_sample(kl, mask.flatten(1).any(1))
-        return kl
+        return self.loss_weight * kl

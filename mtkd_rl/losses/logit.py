@@ -11,12 +11,12 @@ from mtkd_rl.registry import MODELS
 class LogitKL(nn.Module):
     """KL divergence between temperature-softened teacher and student distributions, one value per sample.
 
-    ``loss_i = T^2 * sum_c p_t (log p_t - log p_s)`` with ``p = softmax(z / T)`` over ``class_dim``. Extra
+    ``loss_i = loss_weight * T^2 * sum_c p_t (log p_t - log p_s)`` with ``p = softmax(z / T)`` over ``class_dim``. Extra
     dimensions (pixels, anchors) are averaged, where ``mask`` (1 = valid) selects which count.
 
     Args:
         temperature: The softening temperature T.
-        loss_weight: The weight of this term in the student objective (alpha in the paper).
+        loss_weight: The weight of this term in the student objective, applied to the returned loss.
         class_dim: The dimension that holds the classes.
     """
 
@@ -35,13 +35,13 @@ class LogitKL(nn.Module):
             mask: Optional validity mask of shape ``[B, ...]`` (the shape without ``class_dim``).
 
         Returns:
-            The unweighted loss, shape ``[B]``.
+            ``loss_weight`` times the loss, shape ``[B]``.
         """
         t = self.temperature
         log_p_s = F.log_softmax(student / t, dim=self.class_dim)
         log_p_t = F.log_softmax(teacher.detach() / t, dim=self.class_dim)
         kl = (log_p_t.exp() * (log_p_t - log_p_s)).sum(self.class_dim) * t**2
-        return reduce_per_sample(kl, mask)
+        return self.loss_weight * reduce_per_sample(kl, mask)
 
 
 def reduce_per_sample(values: torch.Tensor, mask: torch.Tensor = None) -> torch.Tensor:

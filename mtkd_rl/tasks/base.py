@@ -87,9 +87,9 @@ class TaskAdapter(nn.Module):
     ``context.computes`` says so.
 
     Args:
-        logit_loss: Config of the per-sample logit KD loss; its ``loss_weight`` is alpha.
-        feature_loss: Config of the per-sample feature KD loss (``loss_weight`` is beta), or None for no
-            feature distillation.
+        logit_loss: Config of the per-sample logit KD loss (its ``loss_weight``, alpha, applied inside it).
+        feature_loss: Config of the per-sample feature KD loss (its ``loss_weight``, beta, applied inside it),
+            or None for no feature distillation.
         probe_size: Spatial size of the dummy input used at build time to find feature shapes.
     """
     #: Optional DistillationTerms fields this task can provide.
@@ -150,14 +150,6 @@ class TaskAdapter(nn.Module):
                     f"model.teachers[{i}] ({name}) is {describe_model(teacher)}, but model.student is "
                     f"{describe_model(student)}: teachers must solve the student's task; point "
                     f"model.teachers[{i}].config at the config of an {own} {MODEL_KINDS[own]}")
-
-    @property
-    def alpha(self) -> float:
-        return float(self.logit_loss.loss_weight)
-
-    @property
-    def beta(self) -> float:
-        return float(self.feature_loss.loss_weight) if self.feature_loss is not None else 0.0
 
     def probe(self, model: nn.Module, inputs: torch.Tensor) -> ModelShapes:
         """Run ``model`` on a dummy batch and report its shapes."""

@@ -61,18 +61,14 @@ class SegmentorShapes(ModelShapes):
 
 
 class _LossSum(nn.Module):
-    """Several per-sample pixel-map losses as one, each scaled by its own ``loss_weight``.
-
-    Its own ``loss_weight`` (alpha) is 1.
-    """
+    """Several per-sample pixel-map losses as one: their sum (each scales itself by its ``loss_weight``)."""
 
     def __init__(self, losses: Sequence[nn.Module]) -> None:
         super().__init__()
         self.losses = nn.ModuleList(losses)
-        self.loss_weight = 1.0
 
     def forward(self, student: torch.Tensor, teacher: torch.Tensor, mask: torch.Tensor = None) -> torch.Tensor:
-        return sum(float(loss.loss_weight) * loss(student, teacher, mask) for loss in self.losses)
+        return sum(loss(student, teacher, mask) for loss in self.losses)
 
 
 def _seg_logits(out: Any) -> torch.Tensor:
@@ -98,8 +94,7 @@ class SegmentationAdapter(TaskAdapter):
     Args:
         logit_loss: Per-image pixel-map KD loss config, called as ``loss(student, teacher, valid_mask)`` on
             ``[B, C, H, W]`` logits: ``LogitKL`` (pixel-wise KL; default, T = 1, weight 1) or
-            ``ChannelWiseKL`` (CWD); a list of configs sums them, each scaled by its ``loss_weight``
-            (alpha is then 1).
+            ``ChannelWiseKL`` (CWD); a list of configs sums them, each scaled by its ``loss_weight``.
         feature_loss: Per-image feature KD loss config (default ``FeatureMSE`` with weight 5), or None.
         kd_size: The common size of logit maps: ``'student'`` (the student's logit size, cheap; teachers'
             logits resized to it) or ``'label'`` (every map upsampled to the label size, as mmseg's loss).

@@ -38,12 +38,14 @@ class DistillationTerms:
     None (empty lists for ``embeddings``, ``summaries`` and ``student_outputs``).
 
     Attributes:
-        logit_kd: Logit distillation loss, ``[B, M]``, with gradient to the student.
+        logit_kd: Logit distillation loss, ``[B, M]``, with gradient to the student, scaled by the logit loss's
+            ``loss_weight`` (alpha) as it enters the student's objective.
         teacher_loss: Each teacher's own task loss on each sample, ``[B, M]``, detached.
         student_loss: The student's own per-sample task loss, ``[B]``, detached (the reward's task term).
         embeddings: Per teacher, its pooled feature, ``[B, d_m]``, detached.
         summaries: Per teacher, its output summary (logits for classification), ``[B, C_m]``, detached.
-        feature_kd: Feature distillation loss, ``[B, M]``, with gradient to student and connectors.
+        feature_kd: Feature distillation loss, ``[B, M]``, with gradient to student and connectors, scaled by
+            the feature loss's ``loss_weight`` (beta).
         cosine: Cosine similarity of the pooled connected student feature and the teacher's embedding,
             ``[B, M]``, detached (None also without feature distillation).
         teacher_entropy: Entropy of each teacher's prediction, ``[B, M]`` (EBKD).

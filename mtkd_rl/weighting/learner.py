@@ -46,16 +46,13 @@ class RewardTerms:
 
     Attributes:
         student_loss: The student's own task loss, ``[B]``.
-        kd_logit: The weighted logit KD, ``sum_m w_logit KL``, ``[B]``.
-        kd_feature: The weighted feature KD, ``sum_m w_feature MSE``, ``[B]``, or None without feature KD.
-        alpha: The logit KD's loss weight.
-        beta: The feature KD's loss weight.
+        kd_logit: The teacher-weighted logit KD, ``sum_m w_logit alpha KL``, ``[B]``.
+        kd_feature: The teacher-weighted feature KD, ``sum_m w_feature beta MSE``, ``[B]``, or None without
+            feature KD.
     """
     student_loss: torch.Tensor
     kd_logit: torch.Tensor
     kd_feature: Optional[torch.Tensor]
-    alpha: float
-    beta: float
 
 
 class WeightingLearner:
@@ -174,10 +171,10 @@ class WeightingLearner:
 
     # ------------------------------------------------------------------------------------ the batches and steps
     def reward(self, terms: RewardTerms) -> torch.Tensor:
-        """``normalized_reward(-(student_loss + alpha kd_logit + beta kd_feature))``, ``[B]``, detached."""
-        total = terms.student_loss + terms.alpha * terms.kd_logit.detach()
+        """``normalized_reward(-(student_loss + kd_logit + kd_feature))``, ``[B]``, detached."""
+        total = terms.student_loss + terms.kd_logit.detach()
         if terms.kd_feature is not None:
-            total = total + terms.beta * terms.kd_feature.detach()
+            total = total + terms.kd_feature.detach()
         return normalized_reward(-total)
 
     def collect(self, rollout: Dict[str, torch.Tensor], terms: RewardTerms) -> None:

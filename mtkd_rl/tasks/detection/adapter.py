@@ -17,9 +17,8 @@ cosine) counts only the positions inside each image's ``img_shape``.
 
 Box distillation has no column of its own in :class:`~mtkd_rl.weighting.DistillationTerms`: it is added to the
 ``logit_kd`` column (the output-level gap), so one logit weight per teacher and image scales both, and the
-agent's "KL" state entry is their sum. With ``alpha = logit_loss.loss_weight`` the column is
-``DenseSigmoidKL + box_loss.loss_weight / alpha * BoxGIoUKD``, so after the distiller's factor alpha each
-loss weighs its own ``loss_weight``.
+agent's "KL" state entry is their sum: ``DenseSigmoidKL + BoxGIoUKD``, each loss scaled by its own
+``loss_weight`` inside it.
 """
 from typing import List, Optional, Sequence, Union
 
@@ -58,7 +57,7 @@ class DetectionAdapter(DetectorAdapter):
 
     Args:
         logit_loss: Per-image dense logit KD config (default ``DenseSigmoidKL``, T = 1); its ``loss_weight``
-            is alpha.
+            (alpha) applies inside it.
         box_loss: Per-image box KD config (default ``BoxGIoUKD``), added to the logit column (see the module
             docstring), or None for none. Needs anchor heads (``AnchorHead`` subclasses).
         feature_loss: Per-image FPN feature KD config (default ``FeatureMSE``, weight 1; beta), or None.
@@ -75,9 +74,6 @@ class DetectionAdapter(DetectorAdapter):
                  probe_size: Sequence[int] = (128, 128)) -> None:
         super().__init__(logit_loss, feature_loss, feature_only_teachers, probe_size)
         self.box_loss = build(box_loss, key='model.task.box_loss') if box_loss is not None else None
-        if self.box_loss is not None and self.box_weight != 0 and self.alpha == 0:
-            raise ValueError('model.task.box_loss is added to the logit KD column, which model.task.logit_loss.'
-                             'loss_weight = 0 switches off; give the logit loss a weight or set box_loss=None')
 
     @property
     def box_weight(self) -> float:
@@ -198,7 +194,7 @@ class DetectionAdapter(DetectorAdapter):
 
     def logit_kd(self, student: DenseDetectorPass, teacher: DenseDetectorPass,
                  context: IterationContext) -> torch.Tensor:
-        """Dense sigmoid KD plus, when configured, the box KD scaled to the logit column (``[B]``)."""
+        """Dense sigmoid KD plus, when configured, the box KD (``[B]``, each with its ``loss_weight``)."""
         mask = student.anchor_mask
         loss = self.logit_loss(student.logits, teacher.logits, mask)
         if self.box_loss is not None and self.box_weight != 0:
@@ -207,7 +203,7 @@ class DetectionAdapter(DetectorAdapter):
                 teacher_boxes = teacher.boxes()
                 teacher_scores = torch.sigmoid(teacher.logits.amax(-1))  # = the maximum class score
             box = self.box_loss(student_boxes, teacher_boxes, teacher_scores, mask)
-            loss = loss + (self.box_weight / self.alpha) * box
+            loss = loss + box
         return loss
 
     def feature_teacher_loss(self, teacher_model: nn.Module, connected: Sequence[torch.Tensor],

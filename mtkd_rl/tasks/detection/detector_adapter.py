@@ -44,7 +44,7 @@ class DetectorAdapter(TaskAdapter):
     (their ``logit_kd`` column is 0) and still enter the weighting with their own terms.
 
     Args:
-        logit_loss: The logit KD config; its ``loss_weight`` is alpha.
+        logit_loss: The logit KD config (its ``loss_weight``, alpha, applied inside it).
         feature_loss: Per-image FPN feature KD config (beta), or None.
         feature_only_teachers: Teachers (names or indices into ``model.teachers``) that give feature
             distillation only.

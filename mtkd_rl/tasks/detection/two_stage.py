@@ -10,7 +10,7 @@ with their sampling results. For each image and teacher it then gives:
   class distributions (softmax over ``num_classes + 1``, background included) per RoI, averaged over the
   image's RoIs. With ``box_weight > 0`` the L1 distance between the student's and the teacher's box deltas of
   the ground-truth class on the positive RoIs (averaged over the image's RoIs, as mmdet normalises its box
-  loss) is added, scaled by ``box_weight / alpha``, so after the distiller's alpha it weighs ``box_weight``.
+  loss) is added, scaled by ``box_weight`` (the logit KD's own ``loss_weight`` scales the KL inside it).
 * ``feature_kd``: ``FeatureMSE`` between each connected student FPN level and the teacher's, over the
   positions inside the image, averaged over levels.
 * ``teacher_loss``: the teacher's own detection loss on the image: its RPN loss (the RPN targets are
@@ -116,7 +116,7 @@ class TwoStageDetectionAdapter(DetectorAdapter):
 
     Args:
         logit_loss: Per-RoI KD config over the ``num_classes + 1`` class scores (default ``LogitKL``, T = 1);
-            its ``loss_weight`` is alpha.
+            its ``loss_weight`` (alpha) applies to the KL.
         feature_loss: Per-image FPN feature KD config (default ``FeatureMSE``, weight 1; beta), or None.
         box_weight: Weight of the box KD on the student's positive RoIs (0: none). Needs teachers whose box
             coder encodes like the student's.
@@ -132,9 +132,6 @@ class TwoStageDetectionAdapter(DetectorAdapter):
                  probe_size: Sequence[int] = (128, 128)) -> None:
         super().__init__(logit_loss, feature_loss, feature_only_teachers, probe_size)
         box_weight = check_number(box_weight, 'model.task.box_weight', minimum=0)
-        if box_weight > 0 and self.alpha == 0:
-            raise ValueError('model.task.box_weight is added to the logit KD column, which model.task.logit_loss.'
-                             'loss_weight = 0 switches off; give the logit loss a weight or set box_weight=0')
         self.box_weight = float(box_weight)
         # One-stage teachers run through the dense adapter (their own loss, summary, entropy).
         self.dense = DetectionAdapter(box_loss=None, feature_loss=None, probe_size=probe_size)
@@ -246,7 +243,7 @@ class TwoStageDetectionAdapter(DetectorAdapter):
             s = class_deltas(student.bbox_pred, fg, num_classes)
             t = class_deltas(teacher.bbox_pred, fg, num_classes)
             per_roi = (s - t.detach()).abs().sum(1) * pos
-            loss = loss + (self.box_weight / self.alpha) * per_image_mean(per_roi, roi.image, roi.counts)
+            loss = loss + self.box_weight * per_image_mean(per_roi, roi.image, roi.counts)
         return loss
 
     def feature_teacher_loss(self, teacher_model: nn.Module, connected: Sequence[torch.Tensor],
