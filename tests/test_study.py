@@ -3,6 +3,7 @@ compare_weightings.py with weighting_study.py and study_process.py), its control
 label-order transform of the mixed Fashion-MNIST pool."""
 import csv
 import json
+import math
 import os
 import os.path as osp
 import re
@@ -101,6 +102,16 @@ def test_main_metric_from_the_evaluator(config, metric):
 def test_main_metric_unknown_evaluator():
     with pytest.raises(ValueError, match='--metric'):
         main_metric(Config(dict(val_evaluator=dict(type='MyMetric'))))
+
+
+def test_the_baseline_is_an_arm(tmp_path):
+    study = Study(MTKDRL_CONFIG, [parse_variant('CA-MKD'), parse_variant('AVER')], [0], str(tmp_path))
+    assert study.baseline == 'AVER'  # by default, where AVER is compared
+    assert Study(MTKDRL_CONFIG, [parse_variant('CA-MKD')], [0], str(tmp_path)).baseline is None
+    assert Study(MTKDRL_CONFIG, [parse_variant('CA-MKD')], [0], str(tmp_path), student_alone=True,
+                 baseline='student alone').baseline == 'student alone'
+    with pytest.raises(ValueError, match=r"--baseline EBKD is not an arm of the study \(\['CA-MKD'\]\)"):
+        Study(MTKDRL_CONFIG, [parse_variant('CA-MKD')], [0], str(tmp_path), baseline='EBKD')
 
 
 def test_a_plain_config_is_refused(tmp_path):
@@ -345,6 +356,37 @@ def test_report_of_one_seed_has_no_std_and_says_so(tmp_path):
     table = (tmp_path / 'results.md').read_text()
     assert '| AVER | 71.50 (1 seed, no std) | 71.50 |  |' in table and '± 0.00' not in table
     assert '| CA-MKD | 73.00 ± 1.06 | 72.25 | 73.75 |' in table
+
+
+def test_paired_difference_to_the_baseline_seed_by_seed():
+    from mtkd_rl.analysis import paired_difference
+    mean, se, n = paired_difference({0: 72.0, 1: 75.0, 2: 71.0, 3: 80.0}, {0: 70.0, 1: 74.0, 2: 71.5})
+    # differences 2.0, 1.0, -0.5 (seed 3 has no baseline): mean 5/6, std sqrt(19/12), se std / sqrt(3)
+    assert n == 3 and mean == pytest.approx(5 / 6) and se == pytest.approx(math.sqrt(19 / 12) / math.sqrt(3))
+    mean, se, n = paired_difference({0: 72.0}, {0: 70.0})
+    assert (mean, n) == (2.0, 1) and math.isnan(se)
+    mean, se, n = paired_difference({1: 72.0}, {0: 70.0})
+    assert n == 0 and math.isnan(mean) and math.isnan(se)
+
+
+def test_report_gives_the_paired_difference_to_the_baseline(tmp_path):
+    """Each arm's difference to AVER seed by seed, with the standard error of the mean difference; a teacher's
+    row keeps the columns aligned."""
+    from mtkd_rl.analysis import RunResult, write_reports
+    runs = [RunResult('AVER', 0, 70.0, {}, 'a'), RunResult('AVER', 1, 74.0, {}, 'b'),
+            RunResult('CA-MKD', 0, 72.0, {}, 'c'), RunResult('CA-MKD', 1, 75.0, {}, 'd'),
+            RunResult('EBKD', 1, 73.0, {}, 'e')]
+    write_reports(str(tmp_path), 'accuracy/top1', runs, {'t1': 88.0}, ['AVER', 'CA-MKD', 'EBKD'], [0, 1],
+                  baseline='AVER')
+    table = (tmp_path / 'results.md').read_text()
+    assert '| run | accuracy/top1 (mean ± std) | - AVER, paired (± SE) | seed 0 | seed 1 |' in table
+    assert '| AVER | 72.00 ± 2.83 | (baseline) | 70.00 | 74.00 |' in table
+    # differences 2 and 1: mean 1.5, std 0.7071, se 0.5
+    assert '| CA-MKD | 73.50 ± 2.12 | +1.50 ± 0.50 | 72.00 | 75.00 |' in table
+    assert '| EBKD | 73.00 (1 seed, no std) | -1.00 (1 seed, no SE) |  | 73.00 |' in table
+    assert '| teacher t1 | 88.00 |  |  |  |' in table
+    write_reports(str(tmp_path), 'accuracy/top1', runs, {}, ['AVER', 'CA-MKD', 'EBKD'], [0, 1])
+    assert 'paired' not in (tmp_path / 'results.md').read_text()
 
 
 def test_report_says_when_a_run_never_left_the_warm_up(tmp_path):

@@ -1,10 +1,11 @@
-"""The reports of a weighting comparison: ``results.md`` (mean ± sample std per arm, each seed, the mean teacher
-weights), ``results.csv`` (every run) and ``results.png`` (a bar chart)."""
+"""The reports of a weighting comparison: ``results.md`` (mean ± sample std per arm, its paired difference to a
+baseline arm, each seed, the mean teacher weights), ``results.csv`` (every run) and ``results.png`` (a bar
+chart)."""
 import csv
 import math
 import os
 import os.path as osp
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .comparison_runs import RunResult
 
@@ -17,12 +18,33 @@ def mean_std(values: Sequence[float]) -> Tuple[float, float]:
     return mean, std
 
 
+def paired_difference(values: Mapping[int, float], baseline: Mapping[int, float]) -> Tuple[float, float, int]:
+    """An arm's difference to the baseline arm over the seeds both ran: each seed starts both from the same
+    student, so the difference is taken seed by seed.
+
+    Args:
+        values: The arm's value by seed.
+        baseline: The baseline's value by seed.
+
+    Returns:
+        ``(mean, standard error, n)`` of ``values[s] - baseline[s]`` over the ``n`` common seeds; the standard
+        error is ``std(ddof=1) / sqrt(n)`` (nan for fewer than 2 seeds); the mean is nan without a common seed.
+    """
+    diffs = [values[s] - baseline[s] for s in values if s in baseline]
+    if not diffs:
+        return math.nan, math.nan, 0
+    mean, std = mean_std(diffs)
+    se = std / math.sqrt(len(diffs)) if len(diffs) > 1 else math.nan
+    return mean, se, len(diffs)
+
+
 def _fmt(value: float, digits: int) -> str:
     return f'{value:.{digits}f}'
 
 
 def write_reports(work_dir: str, metric: str, results: Sequence[RunResult], teachers: Dict[str, float],
-                  order: Sequence[str], seeds: Sequence[int], title: str = '') -> Dict[str, str]:
+                  order: Sequence[str], seeds: Sequence[int], title: str = '',
+                  baseline: Optional[str] = None) -> Dict[str, str]:
     """Write ``results.md``, ``results.csv`` and ``results.png`` in ``work_dir``.
 
     Args:
@@ -33,6 +55,8 @@ def write_reports(work_dir: str, metric: str, results: Sequence[RunResult], teac
         order: The arms' specs in the order of the table; an arm without results is left out.
         seeds: The seeds, one column each.
         title: Said in the heading and the figure, e.g. the config's file name.
+        baseline: An arm's spec (e.g. ``'AVER'``): the table then gives each arm's paired difference to it,
+            seed by seed (:func:`paired_difference`), with the standard error of that difference.
 
     Returns:
         The paths by kind: ``md``, ``csv`` and ``png``.
@@ -65,14 +89,20 @@ def write_reports(work_dir: str, metric: str, results: Sequence[RunResult], teac
         name = key.split('.', 1)[1]
         if name not in teacher_names:
             teacher_names.append(name)
-    header = ['run', f'{metric} (mean ± std)'] + [f'seed {s}' for s in seeds] + [
+    base_runs = {r.seed: r.value for r in by_variant.get(baseline, [])} if baseline else {}
+    paired = bool(base_runs)
+    header = ['run', f'{metric} (mean ± std)'] + ([f'- {baseline}, paired (± SE)'] if paired else []) + [
+        f'seed {s}' for s in seeds] + [
         f'w {n} (logit / feature)' for n in teacher_names]
     lines = [f'# Weighting comparison{": " + title if title else ""}', '',
              f'`{metric}` at the last validation of each run; mean ± sample std (ddof=1) over seeds '
              f'{", ".join(map(str, seeds))}. Weights: the mean of the logged `w_logit.<teacher>` / '
              f'`w_feature.<teacher>` values over the logged training iterations after the agent\'s warm-up '
              f'(all iterations for a weighting without one), averaged over seeds; `results.csv` also has the '
-             f'means over all iterations.', '',
+             f'means over all iterations.' + (
+                 f' The difference to {baseline} is taken seed by seed (every arm at a seed starts from the same '
+                 f'student); ± is the standard error of the mean difference, std(ddof=1) / sqrt(seeds).'
+                 if paired else ''), '',
              '| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
     notes: List[str] = []
     for variant, runs in by_variant.items():
@@ -83,6 +113,8 @@ def write_reports(work_dir: str, metric: str, results: Sequence[RunResult], teac
         # the sample std of one value is undefined: say so instead of printing 0
         spread = f'± {_fmt(std, digits)}' if len(runs) > 1 else '(1 seed, no std)'
         cells = [variant, f'{_fmt(mean, digits)} {spread}']
+        if paired:
+            cells.append(_difference_cell(variant, baseline, per_seed, base_runs, digits))
         cells += [_fmt(per_seed[s], digits) if s in per_seed else '' for s in seeds]
         warmup_only = [r for r in runs if r.weights and not r.weights_after_warmup]
         if warmup_only:
@@ -102,7 +134,7 @@ def write_reports(work_dir: str, metric: str, results: Sequence[RunResult], teac
                 cells.append('warm-up only' if warmup_only else '')
         lines.append('| ' + ' | '.join(cells) + ' |')
     for name, value in teachers.items():
-        cells = [f'teacher {name}', _fmt(value, digits)] + [''] * (len(seeds) + len(teacher_names))
+        cells = [f'teacher {name}', _fmt(value, digits)] + [''] * (int(paired) + len(seeds) + len(teacher_names))
         lines.append('| ' + ' | '.join(cells) + ' |')
     if notes:
         lines += [''] + [f'- {note}' for note in notes]
@@ -111,6 +143,18 @@ def write_reports(work_dir: str, metric: str, results: Sequence[RunResult], teac
 
     _plot(paths['png'], metric, by_variant, teachers, title)
     return paths
+
+
+def _difference_cell(variant: str, baseline: str, values: Mapping[int, float], base: Mapping[int, float],
+                     digits: int) -> str:
+    if variant == baseline:
+        return '(baseline)'
+    mean, se, n = paired_difference(values, base)
+    if n == 0:
+        return f'(no seed in common with {baseline})'
+    if n == 1:
+        return f'{mean:+.{digits}f} (1 seed, no SE)'
+    return f'{mean:+.{digits}f} ± {_fmt(se, digits)}'
 
 
 def _plot(path: str, metric: str, by_variant: Dict[str, List[RunResult]], teachers: Dict[str, float],

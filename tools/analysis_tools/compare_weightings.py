@@ -9,7 +9,9 @@ Example::
 
 Each run is an ordinary ``tools/train.py`` run in ``WORK_DIR/<variant>/seed_<seed>``. Finished runs are
 skipped and interrupted ones resume, so the same command continues a study. ``WORK_DIR`` gets
-``results.md``, ``results.csv`` and ``results.png``.
+``results.md``, ``results.csv`` and ``results.png``. Every arm at a seed starts from the same student (the
+weightings' parameters draw from a random stream of their own), so ``results.md`` gives each arm's difference to
+``--baseline`` (AVER by default) seed by seed, with the standard error of that paired difference.
 
 The driver is :class:`weighting_study.Study`, beside this script (Python puts the script's folder on
 ``sys.path``, in a checkout and in a wheel's ``mtkd_rl/.mim/tools`` alike).
@@ -36,6 +38,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--eval-teachers', action='store_true',
                         help="also evaluate each teacher on the study's validation set")
     parser.add_argument('--metric', help='the logged key to compare (default: from val_evaluator)')
+    parser.add_argument('--baseline', help='the arm every arm is compared to, seed by seed, with the standard '
+                        'error of the paired difference (default: AVER when it is compared)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='settings for every run, e.g. train_cfg.max_epochs=1')
     return parser.parse_args()
@@ -45,7 +49,7 @@ def main() -> None:
     args = parse_args()
     study = Study(args.config, [parse_variant(v) for v in args.weightings], args.seeds, args.work_dir,
                   cfg_options=args.cfg_options, student_alone=args.student_alone,
-                  eval_teachers=args.eval_teachers, metric=args.metric)
+                  eval_teachers=args.eval_teachers, metric=args.metric, baseline=args.baseline)
     study.run()
     print(open(f'{args.work_dir}/results.md').read())
 

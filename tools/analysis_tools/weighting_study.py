@@ -43,6 +43,8 @@ class Study:
         student_alone: Also train the student without teachers.
         eval_teachers: Also evaluate each teacher of the pool on the validation set (once, not per seed).
         metric: The logged key to compare; by default the main metric of ``val_evaluator``.
+        baseline: The arm (its spec) the report gives every arm's paired difference to; by default ``'AVER'``
+            where it is compared, else none.
         train_script: ``tools/train.py``; by default the one of this package (:func:`tool_script`).
         python: The interpreter of the runs.
         log: Called with each progress line.
@@ -55,6 +57,7 @@ class Study:
     student_alone: bool = False
     eval_teachers: bool = False
     metric: Optional[str] = None
+    baseline: Optional[str] = None
     train_script: Optional[str] = None
     python: str = sys.executable
     log: Callable[[str], Any] = print
@@ -78,6 +81,12 @@ class Study:
         if len(set(slugs)) != len(slugs):
             raise ValueError(f'--weightings names a variant twice: {[v.spec for v in arms]}')
         self.arms: List[Variant] = arms
+        specs = [v.spec for v in arms]
+        if self.baseline is None:
+            self.baseline = 'AVER' if 'AVER' in specs else None
+        elif self.baseline not in specs:
+            raise ValueError(f'--baseline {self.baseline} is not an arm of the study ({specs}): name one of them, '
+                             f'as written in --weightings')
         self.metric = self.metric or main_metric(self.base)
 
     def run_dir(self, variant: Variant, seed: int) -> str:
@@ -102,7 +111,7 @@ class Study:
                     results.append(self._run_one(variant, seed))
             teachers = self._eval_teachers() if self.eval_teachers else {}
             write_reports(self.work_dir, self.metric, results, teachers, [v.spec for v in self.arms], self.seeds,
-                          title=osp.basename(self.config))
+                          title=osp.basename(self.config), baseline=self.baseline)
         return results
 
     def _prepare(self, run_dir: str, cfg: Config) -> str:
