@@ -20,6 +20,7 @@ from mtkd_rl.tasks.toolboxes import TASK_ADAPTERS, default_adapter
 from mtkd_rl.weighting import (COMMON_TERMS, DistillationTerms, RewardTerms, TeacherWeighting, TeacherWeights,
                               WeightingLearner, WeightingPhase, restrict_weights)
 from mtkd_rl.weighting.teacher_credit import averaged_across_ranks, gradient_alignment
+from mtkd_rl.weighting.meta_gradient import MetaAlignment, virtual_step_alignment
 from .teacher_check import TeacherPoolCheck
 from .teacher_speedups import TeacherSpeedups
 from .teachers import input_channels, input_normalisation, load_teacher
@@ -400,6 +401,8 @@ class MultiTeacherDistiller(BaseModel):
                 credit = self.teacher_credit(student.losses, terms)
                 rollout = dict(rollout, credit=credit)
                 losses.update({f'credit.{name}': credit[m] for m, name in enumerate(self.teacher_names)})
+            if phase.meta_step:
+                rollout = dict(rollout, **self.meta_alignment(student.losses, terms).as_rollout())
             self._learner.collect(rollout, RewardTerms(terms.student_loss, kd_logit, kd_feature, alpha, beta))
         return losses
 
@@ -423,3 +426,20 @@ class MultiTeacherDistiller(BaseModel):
         params = [p for p in self.student.parameters() if p.requires_grad]
         credit = gradient_alignment(objectives, sum_loss_dict(student_losses), params)
         return averaged_across_ranks(credit.detach())
+
+    def meta_alignment(self, student_losses: Dict[str, torch.Tensor], terms: DistillationTerms) -> MetaAlignment:
+        """Per sample and teacher, the alignment of its weighted distillation terms with the student's task
+        gradient, ``A_im = <grad_theta alpha KL_im, g>`` (and ``beta F_im`` for features), over every trainable
+        parameter of the student (:func:`~mtkd_rl.weighting.meta_gradient.virtual_step_alignment`: MMKD's
+        first-order meta-gradient; ``g`` averaged across ranks). The graph is kept for the training step.
+
+        Args:
+            student_losses: The student's loss dict of the batch (with its graph): the quiz loss.
+            terms: The batch's terms (``logit_kd`` and ``feature_kd`` with their graph).
+        """
+        alpha, beta = self.task.alpha, self.task.beta
+        feature = beta * terms.feature_kd if terms.feature_kd is not None else None
+        params = [p for p in self.student.parameters() if p.requires_grad]
+        logit, feature = virtual_step_alignment(sum_loss_dict(student_losses), [alpha * terms.logit_kd, feature],
+                                                params)
+        return MetaAlignment(logit, feature)
