@@ -421,3 +421,22 @@ def test_nuclei_segmentation_through_train_py(tmp_path):
                    *cfg_options(options))
     assert 'agent_updates: 2' in log and 'mIoU' in log
     mmkd_checkpoint(tmp_path / 'run' / 'iter_4.pth')
+
+
+def test_comparison_variants():
+    from mmengine.config import Config
+
+    from conftest import FMNIST_CFG
+    from mtkd_rl.analysis import parse_variant, variant_config
+    assert parse_variant('MMKD').weighting == 'MMKD'
+    variant = parse_variant('MMKD:meta_interval=2,feature_weights=logit')
+    assert variant.options == dict(meta_interval=2, feature_weights='logit')
+    with pytest.raises(ValueError, match=r"--weightings 'MMKD:meta_interval=0': model\.weighting\.meta_interval"):
+        parse_variant('MMKD:meta_interval=0')
+    with pytest.raises(ValueError, match='MMKD does not take'):
+        parse_variant('MMKD:fusion=static')
+    cfg = Config.fromfile(f'{FMNIST_CFG}/mtkdrl_resnet18-w8_fmnist-pool3_1xb64-2e_fashion-mnist.py')
+    run = variant_config(cfg, variant, seed=1)
+    assert run.model.weighting == dict(type='MMKD', meta_interval=2, feature_weights='logit')
+    # the config's TeacherWeightingHook trains it (its schedule; the optimizer MMKD's Adam where it names none)
+    assert run.custom_hooks[0].type == 'mtkd_rl.TeacherWeightingHook' and 'optimizer' not in run.custom_hooks[0]
