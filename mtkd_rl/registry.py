@@ -35,7 +35,7 @@ TRANSFORMS = Registry('transform', parent=MMENGINE_TRANSFORMS, scope='mtkd_rl', 
 DATA_SAMPLERS = Registry('data sampler', parent=MMENGINE_DATA_SAMPLERS, scope='mtkd_rl',
                          locations=['mtkd_rl.datasets'])
 
-#: Teacher weightings (``AVER``, ``EBKD``, ``CA-MKD``, ``AEKD``, ``MTKD-RL``): the ``weighting`` key of a distiller.
+#: Teacher weightings (``AVER``, ``EBKD``, ``CA-MKD``, ``AEKD``, ``MMKD``, ``MTKD-RL``): a distiller's ``weighting``.
 TEACHER_WEIGHTINGS = Registry('teacher weighting', scope='mtkd_rl', locations=['mtkd_rl.weighting'])
 
 

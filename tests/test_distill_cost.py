@@ -37,6 +37,14 @@ def test_benchmark_times_a_credit_measuring_step_and_its_amortised_cost():
     assert result['credit every 10 steps/D_AVER'] == pytest.approx(expected)
 
 
+def test_benchmark_times_mmkd_with_and_without_its_meta_step():
+    result = distill_cost.main([MTKDRL_CONFIG, '--batch-size', '4', '--input-size', '28', '28', '--rounds', '1',
+                                '--warmup-rounds', '1', '--device', 'cpu', '--mmkd', '5'])
+    assert result['D_MMKD ms'] > 0 and result['D_MMKD_meta ms'] > 0 and math.isfinite(result['mmkd_update_ms'])
+    expected = (result['D_MMKD ms'] + (result['D_MMKD_meta ms'] - result['D_MMKD ms']) / 5) / result['D_AVER ms']
+    assert result['MMKD meta every 5 steps/D_AVER'] == pytest.approx(expected)
+
+
 def test_benchmark_wall_clock_and_a_cpu_clock_refused_on_cuda():
     result = distill_cost.main([MTKDRL_CONFIG, '--batch-size', '2', '--input-size', '28', '28', '--rounds', '1',
                                 '--warmup-rounds', '0', '--device', 'cpu', '--clock', 'wall'])

@@ -8,7 +8,7 @@ from mmengine.runner import set_random_seed
 import mtkd_rl  # noqa: F401
 from conftest import distiller_cfg
 
-WEIGHTINGS = ['AVER', 'EBKD', 'CA-MKD', 'MTKD-RL', 'AEKD']
+WEIGHTINGS = ['AVER', 'EBKD', 'CA-MKD', 'MTKD-RL', 'AEKD', 'MMKD']
 
 
 def runner_build(teachers, weighting: str, seed: int):

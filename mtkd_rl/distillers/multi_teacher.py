@@ -20,6 +20,7 @@ from mtkd_rl.tasks.toolboxes import TASK_ADAPTERS, default_adapter
 from mtkd_rl.weighting import (COMMON_TERMS, DistillationTerms, RewardTerms, TeacherWeighting, TeacherWeights,
                               WeightingLearner, WeightingPhase, restrict_weights)
 from mtkd_rl.weighting.teacher_credit import averaged_across_ranks, gradient_alignment
+from mtkd_rl.weighting.meta_gradient import MetaAlignment, virtual_step_alignment
 from .teacher_check import TeacherPoolCheck
 from .teacher_speedups import TeacherSpeedups
 from .teachers import input_channels, input_normalisation, load_teacher
@@ -399,6 +400,8 @@ class MultiTeacherDistiller(BaseModel):
                 credit = self.teacher_credit(student.losses, terms)
                 rollout = dict(rollout, credit=credit)
                 losses.update({f'credit.{name}': credit[m] for m, name in enumerate(self.teacher_names)})
+            if phase.meta_step:
+                rollout = dict(rollout, **self.meta_alignment(student.losses, terms).as_rollout())
             self._learner.collect(rollout, RewardTerms(terms.student_loss, kd_logit, kd_feature))
         return losses
 
@@ -421,3 +424,19 @@ class MultiTeacherDistiller(BaseModel):
         params = [p for p in self.student.parameters() if p.requires_grad]
         credit = gradient_alignment(objectives, sum_loss_dict(student_losses), params)
         return averaged_across_ranks(credit.detach())
+
+    def meta_alignment(self, student_losses: Dict[str, torch.Tensor], terms: DistillationTerms) -> MetaAlignment:
+        """Per sample and teacher, the alignment of its weighted distillation terms with the student's task
+        gradient, ``A_im = <grad_theta alpha KL_im, g>`` (and ``beta F_im`` for features; alpha and beta are
+        inside the terms), over every trainable
+        parameter of the student (:func:`~mtkd_rl.weighting.meta_gradient.virtual_step_alignment`: MMKD's
+        first-order meta-gradient; ``g`` averaged across ranks). The graph is kept for the training step.
+
+        Args:
+            student_losses: The student's loss dict of the batch (with its graph): the quiz loss.
+            terms: The batch's terms (``logit_kd`` and ``feature_kd`` with their graph).
+        """
+        params = [p for p in self.student.parameters() if p.requires_grad]
+        logit, feature = virtual_step_alignment(sum_loss_dict(student_losses), [terms.logit_kd, terms.feature_kd],
+                                                params)
+        return MetaAlignment(logit, feature)

@@ -45,7 +45,8 @@ class TeacherWeightingHook(Hook):
             stores nothing during warm-up, so the agent first acts with its initial weights. The
             ``'policy_gradient'`` update learns only from its own sampled weights and stores nothing during
             warm-up either way.
-        optimizer: The agent's optimizer config (reference: ``SGD``, lr 0.1, no momentum).
+        optimizer: The agent's optimizer config; None (default): the weighting's own default (MMKD: ``Adam``, lr
+            1e-3, weight decay 1e-4, as its authors), else the reference's ``SGD``, lr 0.1, no momentum.
         buffer_size: Most batches kept between updates (oldest dropped); default ``interval``.
         buffer_device: Where transitions wait: ``'cpu'`` (default) or ``'model'`` (the agent's device).
         verify_sync: In distributed runs, check after every update that all ranks hold the same agent.
@@ -63,7 +64,7 @@ class TeacherWeightingHook(Hook):
                  warmup_epochs: int = 1,
                  warmup_iters: Optional[int] = None,
                  learn_during_warmup: bool = True,
-                 optimizer: dict = dict(type='SGD', lr=0.1),
+                 optimizer: Optional[dict] = None,
                  buffer_size: Optional[int] = None,
                  buffer_device: str = 'cpu',
                  verify_sync: bool = True,

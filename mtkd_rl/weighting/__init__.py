@@ -3,6 +3,7 @@ from .base import (COMMON_TERMS, DistillationTerms, StudentOutput, TeacherWeight
 from .aekd import AEKDWeighting
 from .baselines import AverageWeighting, ConfidenceAwareWeighting, EntropyWeighting
 from .learner import RewardTerms, WeightingLearner, normalized_reward
+from .mmkd import MMKDWeighting
 from .mtkd_rl import MTKDRLWeighting
 from .policy import TeacherPolicy
 from .ones import OnesWeighting
@@ -10,6 +11,6 @@ from .ones import OnesWeighting
 __all__ = [
     'COMMON_TERMS', 'DistillationTerms', 'StudentOutput', 'TeacherWeighting', 'TeacherWeights', 'WeightingPhase',
     'confidence_prior', 'restrict_weights', 'AverageWeighting', 'EntropyWeighting', 'ConfidenceAwareWeighting',
-    'AEKDWeighting', 'MTKDRLWeighting', 'TeacherPolicy', 'normalized_reward', 'OnesWeighting', 'RewardTerms',
-    'WeightingLearner'
+    'AEKDWeighting', 'MMKDWeighting', 'MTKDRLWeighting', 'TeacherPolicy', 'normalized_reward', 'OnesWeighting',
+    'RewardTerms', 'WeightingLearner'
 ]

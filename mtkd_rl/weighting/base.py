@@ -89,10 +89,14 @@ class WeightingPhase:
             weighting that cannot learn from its warm-up weights returns no rollout while not ``acting``.
         measuring_credit: The distiller measures each teacher's credit on the batch and adds it to the rollout
             (:mod:`~mtkd_rl.weighting.teacher_credit`), for a weighting that learns from it (``credit_interval``).
+        meta_step: The distiller measures, per sample and teacher, what a virtual student step on that KD term does
+            to the student's task loss, and adds it to the rollout (:mod:`~mtkd_rl.weighting.meta_gradient`), for a
+            weighting trained by a meta step (``meta_interval``, MMKD).
     """
     acting: bool = True
     collecting: bool = False
     measuring_credit: bool = False
+    meta_step: bool = False
 
 
 @dataclass
@@ -131,6 +135,11 @@ class TeacherWeighting(nn.Module):
     learns_from_fixed_weights: bool = True
     #: For a weighting that learns from teacher credit: measure it on every this many iterations (else None).
     credit_interval: Optional[int] = None
+    #: For a weighting trained by a meta step: take it on every this many iterations (else None).
+    meta_interval: Optional[int] = None
+    #: The optimizer config of a learnable weighting's learner where ``TeacherWeightingHook`` names none (None:
+    #: the learner's default, ``SGD`` lr 0.1).
+    default_optimizer: Optional[dict] = None
     #: Arguments the distiller fills in; a config does not set them.
     FILLED_IN = frozenset({'num_teachers', 'embedding_dims', 'summary_dims'})
 

@@ -25,6 +25,8 @@ CHECKPOINT_KEY = 'teacher_weighting'
 #: How the learner's options are named in error messages: as the arguments of the hook that builds it.
 OPTION_KEY = 'custom_hooks[i].{}, where custom_hooks[i] is the TeacherWeightingHook,'
 BUFFER_DEVICES = ('cpu', 'model')
+#: The optimizer of a weighting that names no ``default_optimizer``, where the hook names none (reference).
+DEFAULT_OPTIMIZER = dict(type='SGD', lr=0.1)
 
 
 def normalized_reward(reward: torch.Tensor) -> torch.Tensor:
@@ -71,7 +73,8 @@ class WeightingLearner:
         warmup_epochs: Epochs during which the warm-up weights are used.
         warmup_iters: The warm-up in iterations instead of epochs (for iteration-based runs).
         learn_during_warmup: Collect the warm-up batches and learn from them.
-        optimizer: The weighting's optimizer config, e.g. ``dict(type='SGD', lr=0.1)``.
+        optimizer: The weighting's optimizer config, e.g. ``dict(type='SGD', lr=0.1)``; None: the weighting's
+            ``default_optimizer`` (MMKD: Adam), else :data:`DEFAULT_OPTIMIZER`.
         buffer_size: Most batches kept between updates (the oldest dropped); default ``interval``.
         buffer_device: Where batches wait: ``'cpu'`` (copied without a host sync) or ``'model'`` (the agent's
             device).
@@ -86,7 +89,7 @@ class WeightingLearner:
                  warmup_epochs: int = 1,
                  warmup_iters: Optional[int] = None,
                  learn_during_warmup: bool = True,
-                 optimizer: dict = dict(type='SGD', lr=0.1),
+                 optimizer: Optional[dict] = None,
                  buffer_size: Optional[int] = None,
                  buffer_device: str = 'cpu',
                  verify_sync: bool = True,
@@ -102,6 +105,8 @@ class WeightingLearner:
         self.warmup_epochs = warmup_epochs
         self.warmup_iters = warmup_iters
         self.learn_during_warmup = learn_during_warmup
+        if optimizer is None:
+            optimizer = weighting.default_optimizer or DEFAULT_OPTIMIZER
         self.optimizer: torch.optim.Optimizer = OPTIMIZERS.build(dict(optimizer, params=weighting.parameters()))
         self.buffer: deque = deque(maxlen=buffer_size or interval)
         self.buffer_device = buffer_device
@@ -127,7 +132,7 @@ class WeightingLearner:
         for name, value in (('update_at_epoch_end', update_at_epoch_end),
                             ('learn_during_warmup', learn_during_warmup), ('verify_sync', verify_sync)):
             check_bool(value, key.format(name))
-        if not isinstance(optimizer, dict) or 'type' not in optimizer:
+        if optimizer is not None and (not isinstance(optimizer, dict) or 'type' not in optimizer):
             raise OptionError(key.format('optimizer'), f"must be an optimizer config with a 'type', e.g. "
                               f"dict(type='SGD', lr=0.1), got {optimizer!r}")
         check_choice(buffer_device, BUFFER_DEVICES, key.format('buffer_device'))
@@ -150,12 +155,15 @@ class WeightingLearner:
     def phase(self) -> WeightingPhase:
         """The phase of the iteration under way: the weighting acts after the warm-up; a batch is collected
         after the warm-up, and during it with ``learn_during_warmup``; a weighting that learns from teacher
-        credit has it measured on a collected batch every ``credit_interval`` iterations."""
+        credit has it measured on a collected batch every ``credit_interval`` iterations; one trained by a meta
+        step takes it on a collected batch every ``meta_interval`` iterations."""
         acting = not self.in_warmup()
         collecting = acting or self.learn_during_warmup
         every = self.weighting.credit_interval
+        meta_every = self.weighting.meta_interval
         return WeightingPhase(acting=acting, collecting=collecting,
-                              measuring_credit=collecting and every is not None and self.iteration % every == 0)
+                              measuring_credit=collecting and every is not None and self.iteration % every == 0,
+                              meta_step=collecting and meta_every is not None and self.iteration % meta_every == 0)
 
     def end_iteration(self) -> bool:
         """The iteration under way has ended; whether an update is due now (every ``interval`` iterations, and

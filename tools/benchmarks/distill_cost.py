@@ -20,6 +20,11 @@ noise and the state a step leaves behind (allocator, caches) hit all alike; a fi
   credit (M + 1 extra backward passes), as every K-th training step does; the printout adds its ratio to
   ``D_AVER`` and the amortised ratio of training with the measurement every K steps,
   ``(D_MTKD-RL + (D_credit - D_MTKD-RL) / K) / D_AVER``.
+* with ``--mmkd K``: ``D_MMKD``, a step of the MMKD weighting (its meta-weight networks acting, no meta step),
+  and ``D_MMKD_meta``, one that takes the meta step (the task gradient, a second-order backward of the KD terms
+  and a double backward: about three extra backward passes through the student), as every K-th training step
+  does; the printout adds their ratios to ``D_AVER``, the amortised ratio of training with a meta step every K
+  steps, ``(D_MMKD + (D_MMKD_meta - D_MMKD) / K) / D_AVER``, and the networks' update per stored batch.
 
 ``F = S + T`` (per round) is the floor: what a distillation step cannot go below. The printout gives medians,
 the ratios D/F, D_MTKD-RL/D_AVER, T/F and the speedups' T_x/T (and the quartiles of the first three taken
@@ -36,7 +41,7 @@ the CPU time also counts the threads' spin-waiting.
 
     python tools/benchmarks/distill_cost.py CONFIG [--batch-size 4] [--input-size 320 320] [--rounds 11]
         [--device cpu] [--clock cpu|wall] [--data synthetic|real] [--every-term]
-        [--teacher-speedups [fuse_conv_bn bf16 fp16 channels_last]]
+        [--teacher-speedups [fuse_conv_bn bf16 fp16 channels_last]] [--credit K] [--mmkd K]
         [--cfg-options k=v ...]
 """
 import argparse
@@ -92,6 +97,9 @@ def parse_args(argv=None):
     parser.add_argument('--credit', type=int, default=None, metavar='K',
                         help="also time a step of MTKD-RL's update='credit' that measures the teachers' credit, and "
                         'print the amortised cost of measuring it every K steps')
+    parser.add_argument('--mmkd', type=int, default=None, metavar='K',
+                        help='also time steps of the MMKD weighting without and with its meta step, and print the '
+                        'amortised cost of a meta step every K steps (its meta_interval)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
     return parser.parse_args(argv)
 
@@ -325,6 +333,15 @@ def main(argv=None) -> Dict[str, float]:
             credit, credit_optim = build_distiller(
                 cfg, teachers, dict(rl_weighting, update='credit', credit_interval=args.credit), device)
             steps['D_credit'] = train_step(credit, credit_optim)  # its learner at iteration 0: it measures
+        mmkd = None
+        if args.mmkd is not None:
+            if args.mmkd < 1:
+                raise ValueError(f'--mmkd must be an integer >= 1 (the meta_interval), got {args.mmkd}')
+            mmkd, mmkd_optim = build_distiller(cfg, teachers, dict(type='MMKD', meta_interval=args.mmkd), device)
+            steps['D_MMKD_meta'] = train_step(mmkd, mmkd_optim)  # its learner at iteration 0: a meta step
+            plain, plain_optim = build_distiller(cfg, teachers, dict(type='MMKD', meta_interval=2), device)
+            plain.learner.begin_iteration(1, 0)  # between two meta steps
+            steps['D_MMKD'] = train_step(plain, plain_optim)
         if args.teacher_speedups is not None:
             probe = torch.randn(2, aver._probe_channels(), *aver.task.probe_size,
                                 generator=torch.Generator().manual_seed(0)).to(device)
@@ -354,9 +371,11 @@ def main(argv=None) -> Dict[str, float]:
                     times[name].append(cpu if args.clock == 'cpu' else elapsed)
                     wall[name].append(elapsed)
                     memory[name].append(peak)
-        update = agent_update_cost(rl.weighting, list(rl.learner.buffer), device,
-                                   time.process_time if args.clock == 'cpu' else time.perf_counter)
-    return report(args, device, times, wall, memory, update)
+        clock = time.process_time if args.clock == 'cpu' else time.perf_counter
+        update = agent_update_cost(rl.weighting, list(rl.learner.buffer), device, clock)
+        mmkd_update = None if mmkd is None else agent_update_cost(mmkd.weighting, list(mmkd.learner.buffer), device,
+                                                                  clock)
+    return report(args, device, times, wall, memory, update, mmkd_update)
 
 
 def agent_update_cost(weighting, transitions: List[dict], device: torch.device,
@@ -386,7 +405,7 @@ def _medians(times: Dict[str, List[float]]) -> Dict[str, float]:
     return med
 
 
-def report(args, device, times, wall, memory, update) -> Dict[str, float]:
+def report(args, device, times, wall, memory, update, mmkd_update: Optional[float] = None) -> Dict[str, float]:
     med, wall_med = _medians(times), _medians(wall)
     mem = {k: statistics.median(v) for k, v in memory.items()}
     kind = torch.cuda.get_device_name(device) if device.type == 'cuda' else f'CPU, {torch.get_num_threads()} threads'
@@ -417,6 +436,12 @@ def report(args, device, times, wall, memory, update) -> Dict[str, float]:
         ratios['D_credit/D_AVER'] = med['D_credit'] / med['D_AVER']
         ratios[f'credit every {k} steps/D_AVER'] = (
             med['D_MTKD-RL'] + (med['D_credit'] - med['D_MTKD-RL']) / k) / med['D_AVER']
+    if 'D_MMKD_meta' in med:
+        k = args.mmkd
+        ratios['D_MMKD/D_AVER'] = med['D_MMKD'] / med['D_AVER']
+        ratios['D_MMKD_meta/D_AVER'] = med['D_MMKD_meta'] / med['D_AVER']
+        ratios[f'MMKD meta every {k} steps/D_AVER'] = (
+            med['D_MMKD'] + (med['D_MMKD_meta'] - med['D_MMKD']) / k) / med['D_AVER']
     for name in times:
         if name.startswith('T_'):
             ratios[f'{name}/T'] = med[name] / med['T']
@@ -427,8 +452,13 @@ def report(args, device, times, wall, memory, update) -> Dict[str, float]:
           + ' (a ratio whose quartiles straddle 1 is within the noise)')
     print(f'agent update per stored batch: {update * 1e3:.2f} ms ({update / med["D_MTKD-RL"] * 100:.1f}% of a '
           f'D_MTKD-RL step; runs once per stored batch at each agent update)')
+    if mmkd_update is not None:
+        share = mmkd_update / med['D_MMKD'] * 100
+        print(f'MMKD networks update per stored batch: {mmkd_update * 1e3:.2f} ms ({share:.1f}% of a D_MMKD step; '
+              f'once per meta step)')
     sys.stdout.flush()
-    return dict(ratios, **{f'{k} ms': v * 1e3 for k, v in med.items()},
+    extra = {} if mmkd_update is None else dict(mmkd_update_ms=mmkd_update * 1e3)
+    return dict(ratios, **extra, **{f'{k} ms': v * 1e3 for k, v in med.items()},
                 **{f'{k} wall ms': v * 1e3 for k, v in wall_med.items()}, agent_update_ms=update * 1e3,
                 **{f'{k} quartiles': v for k, v in spread.items()})
 
