@@ -159,6 +159,79 @@ def test_remap_labels_must_be_a_permutation():
     assert RemapLabels({1: 2, 2: 1})(dict(gt_label=np.int64(2)))['gt_label'] == 1
 
 
+def test_remap_labels_classification_values():
+    from mtkd_rl.datasets import RemapLabels
+    swap = RemapLabels({1: 8, 8: 1, 3: 7, 7: 3})
+    # every accepted form of a single label; unmapped classes are kept
+    for label, expected in [(1, 8), (8, 1), (3, 7), (7, 3), (0, 0), (9, 9), (np.int64(8), 1),
+                            (np.array(3), 7), (torch.tensor(7), 3), ([1], 8), (np.array([0]), 0)]:
+        out = swap(dict(gt_label=label))['gt_label']
+        assert out == expected and type(out) is int, (label, out)
+    with pytest.raises(ValueError, match='single-label'):
+        swap(dict(gt_label=[1, 3]))
+
+
+def test_remap_labels_segmentation_map():
+    from mtkd_rl.datasets import RemapLabels
+    # a two-class swap, as the nuclei teacher's: background <-> nucleus, the ignore index 255 kept
+    seg = np.array([[0, 1, 1], [255, 0, 1]], dtype=np.uint8)
+    results = RemapLabels({0: 1, 1: 0})(dict(gt_seg_map=seg, img_shape=(2, 3)))
+    np.testing.assert_array_equal(results['gt_seg_map'], np.array([[1, 0, 0], [255, 1, 0]], dtype=np.uint8))
+    assert results['gt_seg_map'].dtype == np.uint8 and results['img_shape'] == (2, 3)
+    np.testing.assert_array_equal(seg, [[0, 1, 1], [255, 0, 1]])  # the input map is not changed in place
+
+    # a 3-cycle on some classes of a 5-class map: the others (0, 4) and 255 untouched, nothing relabelled twice
+    seg = np.array([[0, 1, 2, 3, 4, 255], [3, 3, 2, 1, 0, 4]], dtype=np.int64)
+    out = RemapLabels({1: 2, 2: 3, 3: 1})(dict(gt_seg_map=seg))['gt_seg_map']
+    np.testing.assert_array_equal(out, np.array([[0, 2, 3, 1, 4, 255], [1, 1, 3, 2, 0, 4]]))
+    assert out.dtype == np.int64
+
+    # a result with both a label and a map gets both relabelled
+    both = RemapLabels({0: 1, 1: 0})(dict(gt_label=0, gt_seg_map=np.array([[0, 1]], dtype=np.uint8)))
+    assert both['gt_label'] == 1
+    np.testing.assert_array_equal(both['gt_seg_map'], [[1, 0]])
+
+    with pytest.raises(ValueError, match='ignore index 255'):
+        RemapLabels({0: 255, 255: 0})
+    with pytest.raises(KeyError, match='gt_label .* or a gt_seg_map'):
+        RemapLabels({0: 1, 1: 0})(dict(img=np.zeros((2, 2))))
+    with pytest.raises(TypeError, match='integer class indices'):
+        RemapLabels({0: 1, 1: 0})(dict(gt_seg_map=np.zeros((2, 2), dtype=np.float32)))
+    with pytest.raises(ValueError, match='does not fit'):
+        RemapLabels({0: 300, 300: 0}, ignore_index=-1)(dict(gt_seg_map=np.zeros((2, 2), dtype=np.uint8)))
+
+
+def test_nuclei_swap2_teacher_learns_swapped_maps():
+    """The swapped nuclei teacher's training pipeline gives every tile's map with background and nucleus
+    exchanged (after the same flips as its standard twin's), and its validation pipeline the true maps."""
+    from mmengine.registry import DATASETS, DefaultScope
+    nuclei = osp.join(REPO, 'data', 'nuclei')
+    if not osp.isdir(osp.join(nuclei, 'ann_dir', 'train')):
+        pytest.skip('the nuclei tiles are not in data/nuclei (tools/setup_env.sh)')
+    teachers = osp.join(REPO, 'configs', 'seg', 'nuclei', 'teachers')
+    cfg = Config.fromfile(f'{teachers}/deeplabv3_r18-w16-d8_1xb4-400i_nuclei-128x128-swap2.py')
+    plain_cfg = Config.fromfile(f'{teachers}/deeplabv3_r18-w16-d8_1xb4-400i_nuclei-128x128.py')
+    cwd = os.getcwd()
+    os.chdir(REPO)
+    try:
+        import mmseg.datasets  # noqa: F401  (registers the mmseg datasets and transforms)
+        with DefaultScope.overwrite_default_scope('mmseg'):
+            swapped = DATASETS.build(cfg.train_dataloader.dataset)
+            plain = DATASETS.build(plain_cfg.train_dataloader.dataset)
+            swapped_val = DATASETS.build(cfg.val_dataloader.dataset)
+            plain_val = DATASETS.build(plain_cfg.val_dataloader.dataset)
+        from mtkd_rl.datasets.seeded_augmentation import SampleIndex
+        for i in range(3):  # the same seeded flips in both pipelines
+            a = swapped[SampleIndex(i, 1234 + i)]['data_samples'].gt_sem_seg.data
+            b = plain[SampleIndex(i, 1234 + i)]['data_samples'].gt_sem_seg.data
+            assert set(b.unique().tolist()) <= {0, 1, 255}
+            assert torch.equal(a, torch.where(b == 255, b, 1 - b))
+        assert torch.equal(swapped_val[0]['data_samples'].gt_sem_seg.data,
+                           plain_val[0]['data_samples'].gt_sem_seg.data)
+    finally:
+        os.chdir(cwd)
+
+
 # ------------------------------------------------------------------------------------------------------------
 # The study end to end on real Fashion-MNIST
 # ------------------------------------------------------------------------------------------------------------
