@@ -290,11 +290,14 @@ def test_study_on_fashion_mnist(fashion_mnist, random_teachers, tmp_path, monkey
         assert float(row['accuracy/top1']) == result['value']
         assert f"accuracy/top1: {result['value']:.4f}" in out
 
-    # the Markdown table: mean ± sample std and each seed
+    # the Markdown table: mean ± sample std, the paired difference to AVER (± its standard error) and each seed
     table = open(work_dir / 'results.md').read()
+    diffs = np.subtract(summary[STUDENT_ALONE], summary['AVER'])
+    paired = {'AVER': '(baseline)',
+              STUDENT_ALONE: f'{np.mean(diffs):+.2f} ± {np.std(diffs, ddof=1) / np.sqrt(2):.2f}'}
     for variant, values in summary.items():
-        cells = f'| {variant} | {np.mean(values):.2f} ± {np.std(values, ddof=1):.2f} | {values[0]:.2f} | ' \
-                f'{values[1]:.2f} |'
+        cells = f'| {variant} | {np.mean(values):.2f} ± {np.std(values, ddof=1):.2f} | {paired[variant]} | ' \
+                f'{values[0]:.2f} | {values[1]:.2f} |'
         assert cells in table, table
     assert '0.333 / 0.333' in table
     png = open(work_dir / 'results.png', 'rb').read()
