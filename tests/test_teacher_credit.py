@@ -5,7 +5,8 @@ import pytest
 import torch
 import torch.nn as nn
 
-from mtkd_rl.weighting.teacher_credit import averaged_across_ranks, credit_targets, gradient_alignment
+from mtkd_rl.weighting.teacher_credit import (averaged_across_ranks, credit_loss, credit_targets,
+                                              gradient_alignment)
 
 
 def test_gradient_alignment_is_the_cosine_over_all_parameters():
@@ -172,6 +173,7 @@ def test_nothing_is_learnt_before_the_first_measurement(random_teachers):
     ('credit_interval', 0, 'credit_interval'),
     ('credit_momentum', 1.0, 'must be below 1'),
     ('credit_temperature', 0.0, 'must be above 0'),
+    ('credit_heads', 'both', "credit_heads must be one of"),
 ])
 def test_credit_options_are_checked(option, value, message):
     from mtkd_rl.weighting import MTKDRLWeighting
@@ -218,3 +220,36 @@ def test_the_guides_weighting_with_parameters_learns_from_the_credit(random_teac
         expected = expected - 0.1 * (torch.softmax(expected, 0) - credit_targets(credit, 0.1))
     torch.testing.assert_close(model.weighting.preference.detach(), expected)
     assert float(expected.abs().sum()) > 0
+
+
+def test_separate_heads_credit_the_logit_and_the_feature_kd_apart(random_teachers):
+    """``credit_heads='separate'``: a measurement is ``[2, M]`` (the logit KD's alignment, the feature KD's), each
+    row the cosine of that head's KD gradient alone; each head's weights learn from its own row."""
+    model, learner = credit_distiller(random_teachers, credit_interval=1, credit_heads='separate')
+    learner.begin_iteration(0, 0)
+    losses = model(**training_batch(model), mode='loss')
+    names = model.teacher_names
+    stored = learner.buffer[0]['credit']
+    assert stored.shape == (2, 3)
+    assert torch.equal(torch.stack([losses[f'credit.{n}'] for n in names]), stored[0])
+    assert torch.equal(torch.stack([losses[f'credit_feature.{n}'] for n in names]), stored[1])
+    # row 0 is the alignment of each teacher's logit KD alone, row 1 of its feature KD alone (the same batch
+    # again: no step was taken)
+    from mtkd_rl.losses.loss_dict import sum_loss_dict
+    batch = training_batch(model)
+    student, terms, _ = model._weigh(batch['inputs'], batch['data_samples'], learner.phase())
+    params = [p for p in model.student.parameters() if p.requires_grad]
+    for row, kd in enumerate((terms.logit_kd, terms.feature_kd)):
+        expected = gradient_alignment([kd[:, m].mean() for m in range(3)], sum_loss_dict(student.losses), params)
+        torch.testing.assert_close(stored[row], expected, rtol=1e-4, atol=1e-5)
+    # the update: each head's cross-entropy against the softmax of its own row
+    weighting = model.weighting
+    weighting.credit.add(torch.tensor([[0.3, 0.0, -0.2], [-0.2, 0.0, 0.3]]))
+    transition = learner.buffer[0]
+    transition = {k: v for k, v in transition.items() if k != 'credit'}
+    w_logit, w_feature = weighting._weights(weighting.policy(transition['state']), transition['ce'],
+                                            transition['kl'], transition.get('cos'), transition.get('accuracy'))
+    value = weighting.credit.value
+    expected = (credit_loss(w_logit, credit_targets(value[0], 0.1))
+                + credit_loss(w_feature, credit_targets(value[1], 0.1)))
+    torch.testing.assert_close(weighting.update_loss(transition), expected)

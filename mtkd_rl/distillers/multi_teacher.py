@@ -397,15 +397,21 @@ class MultiTeacherDistiller(BaseModel):
         if weights.rollout is not None and phase.collecting:
             rollout = weights.rollout
             if phase.measuring_credit:
-                credit = self.teacher_credit(student.losses, terms)
+                separate = getattr(self.weighting, 'credit_heads', 'joint') == 'separate'
+                credit = self.teacher_credit(student.losses, terms, separate)
                 rollout = dict(rollout, credit=credit)
-                losses.update({f'credit.{name}': credit[m] for m, name in enumerate(self.teacher_names)})
+                logit_credit = credit if credit.dim() == 1 else credit[0]
+                losses.update({f'credit.{name}': logit_credit[m] for m, name in enumerate(self.teacher_names)})
+                if credit.dim() == 2:
+                    losses.update({f'credit_feature.{name}': credit[1, m]
+                                   for m, name in enumerate(self.teacher_names)})
             if phase.meta_step:
                 rollout = dict(rollout, **self.meta_alignment(student.losses, terms).as_rollout())
             self._learner.collect(rollout, RewardTerms(terms.student_loss, kd_logit, kd_feature))
         return losses
 
-    def teacher_credit(self, student_losses: Dict[str, torch.Tensor], terms: DistillationTerms) -> torch.Tensor:
+    def teacher_credit(self, student_losses: Dict[str, torch.Tensor], terms: DistillationTerms,
+                       separate_heads: bool = False) -> torch.Tensor:
         """Each teacher's credit on the batch, ``[M]`` (:func:`~mtkd_rl.weighting.teacher_credit.
         gradient_alignment`): the cosine between the gradient of its distillation terms (logit and feature
         KD, each with its loss's ``loss_weight``) and the gradient of the student's own loss, over every
@@ -414,14 +420,22 @@ class MultiTeacherDistiller(BaseModel):
         Args:
             student_losses: The student's loss dict of the batch (with its graph).
             terms: The batch's terms (``logit_kd`` and ``feature_kd`` with their graph).
+            separate_heads: Credit the logit KD and the feature KD of each teacher apart: ``[2, M]`` (logit,
+                feature), with feature KD.
         """
+        params = [p for p in self.student.parameters() if p.requires_grad]
+        if separate_heads and terms.feature_kd is not None:
+            m = len(self.teachers)
+            objectives = [terms.logit_kd[:, i].mean() for i in range(m)] + [
+                terms.feature_kd[:, i].mean() for i in range(m)]
+            credit = gradient_alignment(objectives, sum_loss_dict(student_losses), params)
+            return averaged_across_ranks(credit.detach().view(2, m))
         objectives = []
         for m in range(len(self.teachers)):
             objective = terms.logit_kd[:, m].mean()
             if terms.feature_kd is not None:
                 objective = objective + terms.feature_kd[:, m].mean()
             objectives.append(objective)
-        params = [p for p in self.student.parameters() if p.requires_grad]
         credit = gradient_alignment(objectives, sum_loss_dict(student_losses), params)
         return averaged_across_ranks(credit.detach())
 

@@ -14,6 +14,8 @@ from .teacher_credit import CreditAverage, credit_loss, credit_targets
 
 FUSIONS = ('static', 'dynamic')
 UPDATES = ('surrogate', 'policy_gradient', 'credit')
+#: ``'joint'``: one credit per teacher for both heads; ``'separate'``: the logit and the feature KD credited apart.
+CREDIT_HEADS = ('joint', 'separate')
 WARMUP_WEIGHTS = ('ones', 'uniform')
 KL_PRIORS = ('reference', 'correct_teachers')
 #: What the fused weights are made of: the reference mixes the agent with the priors; the ablation arms keep one.
@@ -62,6 +64,9 @@ class MTKDRLWeighting(TeacherWeighting):
         credit_momentum: ``update='credit'``: the moving average of the credit over measurements.
         credit_temperature: ``update='credit'``: how sharply the target prefers the teachers with most credit
             (``softmax(credit / temperature)``).
+        credit_heads: ``update='credit'``: ``'joint'`` (one credit per teacher, its logit and feature KD
+            together, for both heads) or ``'separate'`` (each head's weights learn from the credit of that head's
+            KD alone: ``2M + 1`` backward passes a measurement instead of ``M + 1``).
 
     ``update='credit'`` learns from what each teacher's distillation does to the student rather than from the
     reward: every ``credit_interval`` iterations the distiller measures, per teacher, the cosine between the
@@ -89,7 +94,8 @@ class MTKDRLWeighting(TeacherWeighting):
                  components: str = 'agent+priors',
                  credit_interval: int = 10,
                  credit_momentum: float = 0.9,
-                 credit_temperature: float = 0.1) -> None:
+                 credit_temperature: float = 0.1,
+                 credit_heads: str = 'joint') -> None:
         super().__init__(num_teachers, embedding_dims, summary_dims)
         key = 'model.weighting.{}'.format
         hidden_dim = check_int(hidden_dim, key('hidden_dim'), minimum=1)
@@ -104,6 +110,7 @@ class MTKDRLWeighting(TeacherWeighting):
         if credit_momentum >= 1:
             raise OptionError(key('credit_momentum'), f'must be below 1 (the share of the past in the average), '
                               f'got {credit_momentum}')
+        credit_heads = check_choice(credit_heads, CREDIT_HEADS, key('credit_heads'))
         credit_temperature = check_number(credit_temperature, key('credit_temperature'), minimum=0)
         if credit_temperature <= 0:
             raise OptionError(key('credit_temperature'), f'must be above 0, got {credit_temperature}')
@@ -134,7 +141,8 @@ class MTKDRLWeighting(TeacherWeighting):
         if update == 'policy_gradient':
             self.spread = BoundedLogStd(2, num_teachers, init_std, std_range)
         if update == 'credit':
-            self.credit = CreditAverage(num_teachers, credit_momentum)
+            self.credit = CreditAverage(num_teachers, credit_momentum, heads=1 if credit_heads == 'joint' else 2)
+            self.credit_heads = credit_heads
             self.credit_interval = credit_interval
             self.credit_temperature = float(credit_temperature)
 
@@ -301,8 +309,9 @@ class MTKDRLWeighting(TeacherWeighting):
             self.credit.add(transition['credit'])
         w_logit, w_feature = self._weights(self.policy(transition['state']), transition['ce'], transition['kl'],
                                            transition.get('cos'), transition.get('accuracy'))
-        target = credit_targets(self.credit.value, self.credit_temperature)
-        loss = credit_loss(w_logit, target)
+        value = self.credit.value
+        logit_credit, feature_credit = (value, value) if value.dim() == 1 else (value[0], value[1])
+        loss = credit_loss(w_logit, credit_targets(logit_credit, self.credit_temperature))
         if with_feature:
-            loss = loss + credit_loss(w_feature, target)
+            loss = loss + credit_loss(w_feature, credit_targets(feature_credit, self.credit_temperature))
         return torch.where(self.credit.measured, loss, loss * 0.0)

@@ -84,17 +84,18 @@ class CreditAverage(nn.Module):
         num_teachers: The number of teachers M.
         momentum: The weight of the past: ``average = momentum * average + (1 - momentum) * credit``; the first
             measurement is taken as it is.
+        heads: 1 for one credit per teacher (``[M]``), 2 for one per head (``[2, M]``: logit KD, feature KD).
     """
 
-    def __init__(self, num_teachers: int, momentum: float) -> None:
+    def __init__(self, num_teachers: int, momentum: float, heads: int = 1) -> None:
         super().__init__()
         self.momentum = float(momentum)
-        self.register_buffer('value', torch.zeros(num_teachers))
+        self.register_buffer('value', torch.zeros(num_teachers) if heads == 1 else torch.zeros(heads, num_teachers))
         self.register_buffer('measured', torch.tensor(False))
 
     @torch.no_grad()
     def add(self, credit: torch.Tensor) -> None:
-        """Fold one measurement ``[M]`` into the average (on the device, without a host sync)."""
+        """Fold one measurement (``[M]``, or ``[2, M]`` per head) into the average (on the device, without a host sync)."""
         credit = credit.to(self.value)
         self.value.copy_(torch.where(self.measured, self.momentum * self.value + (1.0 - self.momentum) * credit,
                                      credit))
