@@ -397,8 +397,7 @@ class MultiTeacherDistiller(BaseModel):
         if weights.rollout is not None and phase.collecting:
             rollout = weights.rollout
             if phase.measuring_credit:
-                separate = getattr(self.weighting, 'credit_heads', 'joint') == 'separate'
-                credit = self.teacher_credit(student.losses, terms, separate)
+                credit = self.teacher_credit(student.losses, terms, self.weighting.credit_heads == 'separate')
                 rollout = dict(rollout, credit=credit)
                 logit_credit = credit if credit.dim() == 1 else credit[0]
                 losses.update({f'credit.{name}': logit_credit[m] for m, name in enumerate(self.teacher_names)})
