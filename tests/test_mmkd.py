@@ -9,6 +9,9 @@ import torch.nn.functional as F
 
 import mtkd_rl  # noqa: F401
 
+from weighting_pools import (classification_pool, detection_pool_with_a_feature_only_teacher,
+                             segmentation_pool)
+
 from mtkd_rl.registry import TEACHER_WEIGHTINGS, build
 from mtkd_rl.weighting import DistillationTerms, MMKDWeighting, WeightingLearner, WeightingPhase
 from mtkd_rl.weighting.meta_gradient import MetaAlignment, virtual_step_alignment
@@ -304,44 +307,21 @@ def mmkd_iteration(model, inputs, samples, check_entries=2):
 
 
 def test_classification_iteration(random_teachers):
-    from conftest import distiller_cfg
-    from test_distiller import batch, build_distiller
-    model = build_distiller(distiller_cfg(random_teachers, weighting=dict(type='MMKD')))
-    inputs, samples = batch(n=4)
-    data = model.data_preprocessor(dict(inputs=list(inputs), data_samples=samples), training=True)
-    mmkd_iteration(model, data['inputs'], data['data_samples'])
+    mmkd_iteration(*classification_pool(random_teachers, dict(type='MMKD')))
 
 
 def test_detection_iteration_with_a_feature_only_teacher(tmp_path_factory):
-    pytest.importorskip('mmdet')
-    from detection_helpers import (MTKDRL_CFG, STUDENT_CFG, TEACHER_CFGS, batch, build_det, distiller_cfg,
-                                   save_teacher, tiny_model_cfg)
-    root = tmp_path_factory.mktemp('mmkd_det')
-    torch.manual_seed(0)
-    pool = [save_teacher(root, name, tiny_model_cfg(TEACHER_CFGS[name], base), init_weights=True)
-            for name, base in (('retinanet_r18', 16), ('retinanet_r34', 8), ('fcos_r18', 8))]
-    cfg = distiller_cfg(MTKDRL_CFG, tiny_model_cfg(STUDENT_CFG, 8), pool, feature_only_teachers=['fcos_r18'])
-    cfg.weighting = dict(type='MMKD')
-    model = build_det(cfg)
-    model.student.init_weights()
-    inputs, samples = batch()
+    model, inputs, samples = detection_pool_with_a_feature_only_teacher(tmp_path_factory.mktemp('mmkd_det'),
+                                                                        dict(type='MMKD'))
     _, alignment = mmkd_iteration(model, inputs, samples)
     # the FCOS teacher gives no logit KD: no alignment on the logit side
     assert torch.equal(alignment.logit[:, 2], torch.zeros(3))
 
 
 def test_segmentation_iteration(tmp_path):
-    pytest.importorskip('mmseg')
     from mmengine.registry import DefaultScope
-    from test_segmentation import batch, save_teacher, seg_model
     with DefaultScope.overwrite_default_scope('mmseg'):
-        teachers = [dict(save_teacher(c, tmp_path / f't{i}.pth'), name=f't{i}')
-                    for i, c in enumerate([seg_model('PSPHead', base=8), seg_model('FCNHead', base=8, d16=True)])]
-        torch.manual_seed(0)
-        model = build(dict(type='MultiTeacherDistiller', student=seg_model(), teachers=copy.deepcopy(teachers),
-                           weighting=dict(type='MMKD')))
-        inputs, samples = batch()
-        mmkd_iteration(model, inputs, samples)
+        mmkd_iteration(*segmentation_pool(tmp_path, dict(type='MMKD')))
 
 
 # ----------------------------------------------------------------------------- end to end, through tools/
