@@ -57,22 +57,6 @@ def test_credit_targets_prefer_the_teachers_with_most_credit():
     torch.testing.assert_close(credit_targets(credit, 1e6), torch.full((3, ), 1 / 3))
 
 
-def test_relative_credit_targets_act_on_the_credit_ratios():
-    """``scale='relative'`` divides by the largest magnitude: credits 0.02 / 0.01 / -0.01 (a feature KD's small
-    cosines) ask for the same target as 0.4 / 0.2 / -0.2, namely softmax([1, 0.5, -0.5] / T)."""
-    small, large = torch.tensor([0.02, 0.01, -0.01]), torch.tensor([0.4, 0.2, -0.2])
-    expected = torch.softmax(torch.tensor([1.0, 0.5, -0.5]) / 0.1, 0)
-    torch.testing.assert_close(credit_targets(small, 0.1, 'relative'), expected)
-    torch.testing.assert_close(credit_targets(large, 0.1, 'relative'), expected)
-    # the largest magnitude may be a negative credit; the order is kept
-    torch.testing.assert_close(credit_targets(torch.tensor([0.1, -0.4]), 1.0, 'relative'),
-                               torch.softmax(torch.tensor([0.25, -1.0]), 0))
-    # all zero (nothing measured yet): uniform, not a division by zero
-    torch.testing.assert_close(credit_targets(torch.zeros(3), 0.1, 'relative'), torch.full((3, ), 1 / 3))
-    with pytest.raises(ValueError, match="scale must be 'absolute' or 'relative'"):
-        credit_targets(small, 0.1, 'ratio')
-
-
 def test_credit_is_left_alone_in_one_process():
     credit = torch.tensor([0.1, 0.2])
     assert averaged_across_ranks(credit) is credit
@@ -190,7 +174,6 @@ def test_nothing_is_learnt_before_the_first_measurement(random_teachers):
     ('credit_momentum', 1.0, 'must be below 1'),
     ('credit_temperature', 0.0, 'must be above 0'),
     ('credit_heads', 'both', "credit_heads must be one of"),
-    ('credit_scale', 'ratio', "credit_scale must be one of"),
 ])
 def test_credit_options_are_checked(option, value, message):
     from mtkd_rl.weighting import MTKDRLWeighting
@@ -269,9 +252,4 @@ def test_separate_heads_credit_the_logit_and_the_feature_kd_apart(random_teacher
     value = weighting.credit.value
     expected = (credit_loss(w_logit, credit_targets(value[0], 0.1))
                 + credit_loss(w_feature, credit_targets(value[1], 0.1)))
-    torch.testing.assert_close(weighting.update_loss(transition), expected)
-    # credit_scale='relative': each row divided by its own largest magnitude before the temperature
-    weighting.credit_scale = 'relative'
-    expected = (credit_loss(w_logit, torch.softmax(value[0] / value[0].abs().max() / 0.1, 0))
-                + credit_loss(w_feature, torch.softmax(value[1] / value[1].abs().max() / 0.1, 0)))
     torch.testing.assert_close(weighting.update_loss(transition), expected)

@@ -16,9 +16,6 @@ FUSIONS = ('static', 'dynamic')
 UPDATES = ('surrogate', 'policy_gradient', 'credit')
 #: ``'joint'``: one credit per teacher for both heads; ``'separate'``: the logit and the feature KD credited apart.
 CREDIT_HEADS = ('joint', 'separate')
-#: ``'absolute'``: the target is ``softmax(credit / temperature)``; ``'relative'``: each head's credits divided by
-#: their largest magnitude first.
-CREDIT_SCALES = ('absolute', 'relative')
 WARMUP_WEIGHTS = ('ones', 'uniform')
 KL_PRIORS = ('reference', 'correct_teachers')
 #: What the fused weights are made of: the reference mixes the agent with the priors; the ablation arms keep one.
@@ -70,9 +67,6 @@ class MTKDRLWeighting(TeacherWeighting):
         credit_heads: ``update='credit'``: ``'joint'`` (one credit per teacher, its logit and feature KD
             together, for both heads) or ``'separate'`` (each head's weights learn from the credit of that head's
             KD alone: ``2M + 1`` backward passes a measurement instead of ``M + 1``).
-        credit_scale: ``update='credit'``: ``'absolute'`` (the target is ``softmax(credit / temperature)``) or
-            ``'relative'`` (each head's credits are first divided by their largest magnitude, so the temperature
-            acts on the teachers' credit ratios; see :func:`~mtkd_rl.weighting.teacher_credit.credit_targets`).
 
     ``update='credit'`` learns from what each teacher's distillation does to the student rather than from the
     reward: every ``credit_interval`` iterations the distiller measures, per teacher, the cosine between the
@@ -101,8 +95,7 @@ class MTKDRLWeighting(TeacherWeighting):
                  credit_interval: int = 10,
                  credit_momentum: float = 0.9,
                  credit_temperature: float = 0.1,
-                 credit_heads: str = 'joint',
-                 credit_scale: str = 'absolute') -> None:
+                 credit_heads: str = 'joint') -> None:
         super().__init__(num_teachers, embedding_dims, summary_dims)
         key = 'model.weighting.{}'.format
         hidden_dim = check_int(hidden_dim, key('hidden_dim'), minimum=1)
@@ -118,7 +111,6 @@ class MTKDRLWeighting(TeacherWeighting):
             raise OptionError(key('credit_momentum'), f'must be below 1 (the share of the past in the average), '
                               f'got {credit_momentum}')
         credit_heads = check_choice(credit_heads, CREDIT_HEADS, key('credit_heads'))
-        credit_scale = check_choice(credit_scale, CREDIT_SCALES, key('credit_scale'))
         credit_temperature = check_number(credit_temperature, key('credit_temperature'), minimum=0)
         if credit_temperature <= 0:
             raise OptionError(key('credit_temperature'), f'must be above 0, got {credit_temperature}')
@@ -153,7 +145,6 @@ class MTKDRLWeighting(TeacherWeighting):
             self.credit_heads = credit_heads
             self.credit_interval = credit_interval
             self.credit_temperature = float(credit_temperature)
-            self.credit_scale = credit_scale
 
     @property
     def log_std(self) -> torch.Tensor:
@@ -320,8 +311,7 @@ class MTKDRLWeighting(TeacherWeighting):
                                            transition.get('cos'), transition.get('accuracy'))
         value = self.credit.value
         logit_credit, feature_credit = (value, value) if value.dim() == 1 else (value[0], value[1])
-        loss = credit_loss(w_logit, credit_targets(logit_credit, self.credit_temperature, self.credit_scale))
+        loss = credit_loss(w_logit, credit_targets(logit_credit, self.credit_temperature))
         if with_feature:
-            loss = loss + credit_loss(w_feature,
-                                      credit_targets(feature_credit, self.credit_temperature, self.credit_scale))
+            loss = loss + credit_loss(w_feature, credit_targets(feature_credit, self.credit_temperature))
         return torch.where(self.credit.measured, loss, loss * 0.0)

@@ -65,24 +65,15 @@ def averaged_across_ranks(credit: torch.Tensor) -> torch.Tensor:
     return credit
 
 
-def credit_targets(credit: torch.Tensor, temperature: float, scale: str = 'absolute') -> torch.Tensor:
+def credit_targets(credit: torch.Tensor, temperature: float) -> torch.Tensor:
     """The weights the credit asks for: ``softmax_m(credit / temperature)``, ``[M]``.
 
     Args:
         credit: Per teacher, its (averaged) credit in [-1, 1].
         temperature: How sharply the best teachers are preferred (small: nearly all weight on the teacher with
             the most credit; large: nearly uniform).
-        scale: ``'absolute'``: the credit as measured. ``'relative'``: the credit divided by the largest
-            magnitude among the teachers, ``credit / max_m |credit_m|``, so the temperature acts on the credits'
-            ratios rather than on their size (a head whose cosines are all small, as a feature KD's are, is
-            then told apart as sharply as one whose cosines are large).
     """
-    credit = credit.float()
-    if scale == 'relative':
-        credit = credit / credit.abs().max().clamp_min(torch.finfo(torch.float32).tiny)
-    elif scale != 'absolute':
-        raise ValueError(f"scale must be 'absolute' or 'relative', got {scale!r}")
-    return F.softmax(credit / temperature, dim=-1)
+    return F.softmax(credit.float() / temperature, dim=-1)
 
 
 class CreditAverage(nn.Module):
