@@ -83,15 +83,39 @@ def test_credit_average_averages_the_norms_with_the_credit():
     average = CreditAverage(2, momentum=0.75, with_norm=True)
     average.add(torch.tensor([0.4, -0.2]), torch.tensor([1.0, 8.0]))
     average.add(torch.tensor([0.0, 0.2]), torch.tensor([3.0, 4.0]))
-    torch.testing.assert_close(average.value, torch.tensor([0.3, -0.1]))
-    torch.testing.assert_close(average.norm, torch.tensor([1.5, 7.0]))
-    assert set(average.state_dict()) == {'value', 'norm', 'measured'}
+    # bias-corrected: the two measurements weigh 0.75 * 0.25 and 0.25, over 1 - 0.75^2
+    first, second = 0.1875 / 0.4375, 0.25 / 0.4375
+    torch.testing.assert_close(average.value, first * torch.tensor([0.4, -0.2]) + second * torch.tensor([0.0, 0.2]))
+    torch.testing.assert_close(average.norm, first * torch.tensor([1.0, 8.0]) + second * torch.tensor([3.0, 4.0]))
+    assert set(average.state_dict()) == {'value', 'norm', 'measured', 'weight'}
     with pytest.raises(ValueError, match='gradient norms exactly when'):
         average.add(torch.tensor([0.0, 0.2]))
     plain = CreditAverage(2, momentum=0.75)
-    assert plain.norm is None and set(plain.state_dict()) == {'value', 'measured'}
+    assert plain.norm is None and set(plain.state_dict()) == {'value', 'measured', 'weight'}
     with pytest.raises(ValueError, match='gradient norms exactly when'):
         plain.add(torch.tensor([0.0, 0.2]), torch.tensor([1.0, 1.0]))
+
+
+def test_credit_average_is_bias_corrected():
+    """After n measurements the i-th weighs (1 - m) m^(n-i) / (1 - m^n): the first is taken as it is, and it
+    does not keep more weight than its place gives it (m^(n-1) = 0.53 after 7 at 0.9 without the correction)."""
+    average = CreditAverage(1, momentum=0.9)
+    average.add(torch.tensor([1.0]))
+    torch.testing.assert_close(average.value, torch.tensor([1.0]))
+    for _ in range(6):
+        average.add(torch.tensor([0.0]))
+    torch.testing.assert_close(average.value, torch.tensor([0.1 * 0.9 ** 6 / (1 - 0.9 ** 7)]))
+    torch.testing.assert_close(average.weight, torch.tensor(1 - 0.9 ** 7))
+    # no momentum: the last measurement
+    last = CreditAverage(2, momentum=0.0)
+    last.add(torch.tensor([0.3, 0.1]))
+    last.add(torch.tensor([-0.2, 0.5]))
+    torch.testing.assert_close(last.value, torch.tensor([-0.2, 0.5]))
+    # an average saved before the correction (no 'weight') loads with its measurements at full weight
+    restored = CreditAverage(2, momentum=0.9)
+    restored.load_state_dict({'value': torch.tensor([0.4, 0.2]), 'measured': torch.tensor(True)})
+    restored.add(torch.tensor([0.0, 0.0]))
+    torch.testing.assert_close(restored.value, torch.tensor([0.36, 0.18]))
 
 
 def test_credit_is_left_alone_in_one_process():
@@ -172,7 +196,8 @@ def test_credit_is_measured_logged_stored_and_averaged(random_teachers):
     assert not bool(model.weighting.credit.measured)
     learner.update()
     assert bool(model.weighting.credit.measured)
-    torch.testing.assert_close(model.weighting.credit.value, 0.5 * credits[0] + 0.5 * credits[1])
+    # bias-corrected at momentum 0.5: weights 0.25 and 0.5 over 0.75
+    torch.testing.assert_close(model.weighting.credit.value, credits[0] / 3 + 2 * credits[1] / 3)
 
 
 def test_credit_update_moves_the_weights_towards_the_target(random_teachers):
@@ -315,6 +340,6 @@ def test_pull_target_learns_the_weights_that_share_the_pull(random_teachers):
     target = pull_targets(credit_targets(measured[0][0], 0.1), measured[0][1])
     torch.testing.assert_close(loss, credit_loss(w_logit, target[0]) + credit_loss(w_feature, target[1]))
     weighting.update_loss(learner.buffer[1])
-    torch.testing.assert_close(weighting.credit.norm, 0.5 * measured[0][1] + 0.5 * measured[1][1])
+    torch.testing.assert_close(weighting.credit.norm, measured[0][1] / 3 + 2 * measured[1][1] / 3)
     plain, _ = credit_distiller(random_teachers, credit_heads='separate')
     assert plain.weighting.credit.norm is None

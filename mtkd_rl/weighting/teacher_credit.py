@@ -116,10 +116,15 @@ class CreditAverage(nn.Module):
     """The moving average of each teacher's credit over its measurements, kept in buffers (saved and restored
     with the weighting's state).
 
+    The average is bias-corrected, as Adam's moments are: after measurements ``c_1 .. c_n`` it is
+    ``sum_i (1 - momentum) momentum^(n-i) c_i / (1 - momentum^n)``, so the first measurement weighs no more than
+    its place in the sequence gives it. (Taking the first measurement as the starting average instead would
+    leave it ``momentum^(n-1)`` of the weight: half of it after 7 measurements at 0.9, which holds on to the
+    credit a teacher had before the student passed it.)
+
     Args:
         num_teachers: The number of teachers M.
-        momentum: The weight of the past: ``average = momentum * average + (1 - momentum) * credit``; the first
-            measurement is taken as it is.
+        momentum: The weight of the past, ``momentum`` per measurement.
         heads: 1 for one credit per teacher (``[M]``), 2 for one per head (``[2, M]``: logit KD, feature KD).
         with_norm: Also average each teacher's gradient norm (``norm``, the shape of ``value``).
     """
@@ -134,6 +139,14 @@ class CreditAverage(nn.Module):
         else:
             self.norm = None
         self.register_buffer('measured', torch.tensor(False))
+        #: ``1 - momentum^n`` after n measurements: the share of the average the measurements so far hold.
+        self.register_buffer('weight', torch.tensor(0.0))
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # an average saved before it was bias-corrected holds its measurements at full weight
+        if prefix + 'weight' not in state_dict and prefix + 'measured' in state_dict:
+            state_dict[prefix + 'weight'] = state_dict[prefix + 'measured'].float()
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     @torch.no_grad()
     def add(self, credit: torch.Tensor, norm: Optional[torch.Tensor] = None) -> None:
@@ -141,12 +154,12 @@ class CreditAverage(nn.Module):
         into the average (on the device, without a host sync)."""
         if (norm is None) != (self.norm is None):
             raise ValueError('CreditAverage: give the gradient norms exactly when they are averaged (with_norm)')
+        past = self.momentum * self.weight
+        weight = past + (1.0 - self.momentum)
         for average, measurement in ((self.value, credit), (self.norm, norm)):
             if average is not None:
-                measurement = measurement.to(average)
-                average.copy_(torch.where(self.measured,
-                                          self.momentum * average + (1.0 - self.momentum) * measurement,
-                                          measurement))
+                average.copy_((past * average + (1.0 - self.momentum) * measurement.to(average)) / weight)
+        self.weight.copy_(weight)
         self.measured.fill_(True)
 
 
