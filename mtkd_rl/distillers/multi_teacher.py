@@ -19,7 +19,7 @@ from mtkd_rl.tasks import IterationContext, ModelShapes, TaskAdapter
 from mtkd_rl.tasks.toolboxes import TASK_ADAPTERS, default_adapter
 from mtkd_rl.weighting import (COMMON_TERMS, DistillationTerms, RewardTerms, TeacherWeighting, TeacherWeights,
                               WeightingLearner, WeightingPhase, restrict_weights)
-from mtkd_rl.weighting.teacher_credit import GradientAlignment, averaged_across_ranks, gradient_alignment
+from mtkd_rl.weighting.teacher_credit import averaged_across_ranks, gradient_alignment
 from mtkd_rl.weighting.meta_gradient import MetaAlignment, virtual_step_alignment
 from .teacher_check import TeacherPoolCheck
 from .teacher_speedups import TeacherSpeedups
@@ -397,9 +397,8 @@ class MultiTeacherDistiller(BaseModel):
         if weights.rollout is not None and phase.collecting:
             rollout = weights.rollout
             if phase.measuring_credit:
-                credit, credit_norm = self.teacher_credit(student.losses, terms,
-                                                          self.weighting.credit_heads == 'separate')
-                rollout = dict(rollout, credit=credit, credit_norm=credit_norm)
+                credit = self.teacher_credit(student.losses, terms, self.weighting.credit_heads == 'separate')
+                rollout = dict(rollout, credit=credit)
                 logit_credit = credit if credit.dim() == 1 else credit[0]
                 losses.update({f'credit.{name}': logit_credit[m] for m, name in enumerate(self.teacher_names)})
                 if credit.dim() == 2:
@@ -411,36 +410,33 @@ class MultiTeacherDistiller(BaseModel):
         return losses
 
     def teacher_credit(self, student_losses: Dict[str, torch.Tensor], terms: DistillationTerms,
-                       separate_heads: bool = False) -> GradientAlignment:
-        """Each teacher's credit on the batch and the norm of its distillation gradient, ``[M]`` each
-        (:func:`~mtkd_rl.weighting.teacher_credit.gradient_alignment`): the cosine between the gradient of its
-        distillation terms (logit and feature KD, each with its loss's ``loss_weight``) and the gradient of the
-        student's own loss, over every trainable parameter of the student; averaged across ranks. The graph is
-        kept for the training step.
+                       separate_heads: bool = False) -> torch.Tensor:
+        """Each teacher's credit on the batch, ``[M]`` (:func:`~mtkd_rl.weighting.teacher_credit.
+        gradient_alignment`): the cosine between the gradient of its distillation terms (logit and feature
+        KD, each with its loss's ``loss_weight``) and the gradient of the student's own loss, over every
+        trainable parameter of the student; averaged across ranks. The graph is kept for the training step.
 
         Args:
             student_losses: The student's loss dict of the batch (with its graph).
             terms: The batch's terms (``logit_kd`` and ``feature_kd`` with their graph).
-            separate_heads: Credit the logit KD and the feature KD of each teacher apart: ``[2, M]`` each (logit,
+            separate_heads: Credit the logit KD and the feature KD of each teacher apart: ``[2, M]`` (logit,
                 feature), with feature KD.
         """
         params = [p for p in self.student.parameters() if p.requires_grad]
-        m = len(self.teachers)
         if separate_heads and terms.feature_kd is not None:
+            m = len(self.teachers)
             objectives = [terms.logit_kd[:, i].mean() for i in range(m)] + [
                 terms.feature_kd[:, i].mean() for i in range(m)]
-            shape = (2, m)
-        else:
-            objectives = []
-            for i in range(m):
-                objective = terms.logit_kd[:, i].mean()
-                if terms.feature_kd is not None:
-                    objective = objective + terms.feature_kd[:, i].mean()
-                objectives.append(objective)
-            shape = (m, )
-        cosine, norm = gradient_alignment(objectives, sum_loss_dict(student_losses), params)
-        return GradientAlignment(averaged_across_ranks(cosine.detach().view(shape)),
-                                 averaged_across_ranks(norm.detach().view(shape)))
+            credit = gradient_alignment(objectives, sum_loss_dict(student_losses), params)
+            return averaged_across_ranks(credit.detach().view(2, m))
+        objectives = []
+        for m in range(len(self.teachers)):
+            objective = terms.logit_kd[:, m].mean()
+            if terms.feature_kd is not None:
+                objective = objective + terms.feature_kd[:, m].mean()
+            objectives.append(objective)
+        credit = gradient_alignment(objectives, sum_loss_dict(student_losses), params)
+        return averaged_across_ranks(credit.detach())
 
     def meta_alignment(self, student_losses: Dict[str, torch.Tensor], terms: DistillationTerms) -> MetaAlignment:
         """Per sample and teacher, the alignment of its weighted distillation terms with the student's task

@@ -10,15 +10,12 @@ from .base import DistillationTerms, TeacherWeighting, TeacherWeights, Weighting
 from .correctness import correct_teachers_kl_prior, gate_weights, teacher_correctness
 from .gaussian_policy import BoundedLogStd, advantage, check_std_options, natural_policy_gradient_loss
 from .policy import TeacherPolicy
-from .teacher_credit import CreditAverage, credit_loss, credit_targets, pull_targets
+from .teacher_credit import CreditAverage, credit_loss, credit_targets
 
 FUSIONS = ('static', 'dynamic')
 UPDATES = ('surrogate', 'policy_gradient', 'credit')
 #: ``'joint'``: one credit per teacher for both heads; ``'separate'``: the logit and the feature KD credited apart.
 CREDIT_HEADS = ('joint', 'separate')
-#: ``'weights'``: the credit's softmax is the target weights; ``'pull'``: it is each teacher's target share of the
-#: distillation's pull, the weights divided by each teacher's gradient norm.
-CREDIT_TARGETS = ('weights', 'pull')
 WARMUP_WEIGHTS = ('ones', 'uniform')
 KL_PRIORS = ('reference', 'correct_teachers')
 #: What the fused weights are made of: the reference mixes the agent with the priors; the ablation arms keep one.
@@ -70,12 +67,6 @@ class MTKDRLWeighting(TeacherWeighting):
         credit_heads: ``update='credit'``: ``'joint'`` (one credit per teacher, its logit and feature KD
             together, for both heads) or ``'separate'`` (each head's weights learn from the credit of that head's
             KD alone: ``2M + 1`` backward passes a measurement instead of ``M + 1``).
-        credit_target: ``update='credit'``: what ``softmax(credit / temperature)`` sets. ``'weights'``: the
-            teachers' weights. ``'pull'``: each teacher's share of the distillation's pull on the student (its
-            weight times the norm of its KD gradient, measured with the credit and averaged alike), so the target
-            weights are the shares divided by the norms (:func:`~mtkd_rl.weighting.teacher_credit.pull_targets`):
-            a teacher whose KD term is much steeper than the others' (one the student disagrees with) needs a
-            smaller weight to be muted as far.
 
     ``update='credit'`` learns from what each teacher's distillation does to the student rather than from the
     reward: every ``credit_interval`` iterations the distiller measures, per teacher, the cosine between the
@@ -104,8 +95,7 @@ class MTKDRLWeighting(TeacherWeighting):
                  credit_interval: int = 10,
                  credit_momentum: float = 0.9,
                  credit_temperature: float = 0.1,
-                 credit_heads: str = 'joint',
-                 credit_target: str = 'weights') -> None:
+                 credit_heads: str = 'joint') -> None:
         super().__init__(num_teachers, embedding_dims, summary_dims)
         key = 'model.weighting.{}'.format
         hidden_dim = check_int(hidden_dim, key('hidden_dim'), minimum=1)
@@ -121,7 +111,6 @@ class MTKDRLWeighting(TeacherWeighting):
             raise OptionError(key('credit_momentum'), f'must be below 1 (the share of the past in the average), '
                               f'got {credit_momentum}')
         credit_heads = check_choice(credit_heads, CREDIT_HEADS, key('credit_heads'))
-        credit_target = check_choice(credit_target, CREDIT_TARGETS, key('credit_target'))
         credit_temperature = check_number(credit_temperature, key('credit_temperature'), minimum=0)
         if credit_temperature <= 0:
             raise OptionError(key('credit_temperature'), f'must be above 0, got {credit_temperature}')
@@ -152,9 +141,7 @@ class MTKDRLWeighting(TeacherWeighting):
         if update == 'policy_gradient':
             self.spread = BoundedLogStd(2, num_teachers, init_std, std_range)
         if update == 'credit':
-            self.credit = CreditAverage(num_teachers, credit_momentum, heads=1 if credit_heads == 'joint' else 2,
-                                        with_norm=credit_target == 'pull')
-            self.credit_target = credit_target
+            self.credit = CreditAverage(num_teachers, credit_momentum, heads=1 if credit_heads == 'joint' else 2)
             self.credit_heads = credit_heads
             self.credit_interval = credit_interval
             self.credit_temperature = float(credit_temperature)
@@ -319,15 +306,12 @@ class MTKDRLWeighting(TeacherWeighting):
         """The cross-entropy of the fused weights against the credit's target; a measured credit in the batch is
         first folded into the average. Zero (nothing learnt) before the first measurement."""
         if 'credit' in transition:
-            self.credit.add(transition['credit'],
-                            transition['credit_norm'] if self.credit_target == 'pull' else None)
+            self.credit.add(transition['credit'])
         w_logit, w_feature = self._weights(self.policy(transition['state']), transition['ce'], transition['kl'],
                                            transition.get('cos'), transition.get('accuracy'))
-        target = credit_targets(self.credit.value, self.credit_temperature)
-        if self.credit_target == 'pull':
-            target = pull_targets(target, self.credit.norm)
-        logit_target, feature_target = (target, target) if target.dim() == 1 else (target[0], target[1])
-        loss = credit_loss(w_logit, logit_target)
+        value = self.credit.value
+        logit_credit, feature_credit = (value, value) if value.dim() == 1 else (value[0], value[1])
+        loss = credit_loss(w_logit, credit_targets(logit_credit, self.credit_temperature))
         if with_feature:
-            loss = loss + credit_loss(w_feature, feature_target)
+            loss = loss + credit_loss(w_feature, credit_targets(feature_credit, self.credit_temperature))
         return torch.where(self.credit.measured, loss, loss * 0.0)

@@ -10,7 +10,7 @@ against the labels (a confidently wrong teacher) gets a negative credit. The ide
 Reweight Examples for Robust Deep Learning" (ICML 2018), applied per teacher. It needs the parameters' graph,
 not the task's outputs, so it is the same for every task adapter.
 """
-from typing import NamedTuple, Optional, Sequence
+from typing import Optional, Sequence
 
 import torch
 import torch.nn as nn
@@ -26,35 +26,23 @@ def parameter_gradients(objective: torch.Tensor, params: Sequence[torch.Tensor])
     return torch.autograd.grad(objective, params, retain_graph=True, allow_unused=True)
 
 
-class GradientAlignment(NamedTuple):
-    """Per teacher, how its objective's gradient stands to the task's.
-
-    Attributes:
-        cosine: ``[M]``, the cosine of the teacher's gradient and the task gradient (its credit).
-        norm: ``[M]``, the norm of the teacher's gradient: how hard its distillation pulls at weight 1.
-    """
-    cosine: torch.Tensor
-    norm: torch.Tensor
-
-
 def gradient_alignment(teacher_objectives: Sequence[torch.Tensor], task_objective: torch.Tensor,
-                       params: Sequence[torch.Tensor]) -> GradientAlignment:
-    """Per teacher, the cosine of the gradient of its objective and the gradient of the task objective, and the
-    norm of its gradient.
+                       params: Sequence[torch.Tensor]) -> torch.Tensor:
+    """Per teacher, the cosine of the gradient of its objective and the gradient of the task objective: ``[M]``.
 
     The dot products and norms are summed parameter by parameter (no flattened copy of the network). A teacher
-    objective that does not depend on the parameters (a teacher with no distillation term) gets 0 for both.
-    Computed on the device, without synchronising with the host.
+    objective that does not depend on the parameters (a teacher with no distillation term) gets 0. Computed on
+    the device, without synchronising with the host.
 
     Args:
-        teacher_objectives: Per teacher, a scalar with its graph to ``params`` (its distillation loss).
+        teacher_objectives: Per teacher, a scalar with its graph to ``params`` (its weighted distillation loss).
         task_objective: The student's task loss, a scalar with its graph.
         params: The student's trainable parameters.
     """
     zero = torch.zeros((), device=params[0].device)
     task = parameter_gradients(task_objective, params)
     task_sq = sum((g.float().pow(2).sum() for g in task if g is not None), zero)
-    cosines, norms = [], []
+    cosines = []
     for objective in teacher_objectives:
         grads = parameter_gradients(objective, params)
         dot = own_sq = zero
@@ -65,8 +53,7 @@ def gradient_alignment(teacher_objectives: Sequence[torch.Tensor], task_objectiv
             if t is not None:
                 dot = dot + (g.float() * t.float()).sum()
         cosines.append(dot / (own_sq.sqrt() * task_sq.sqrt()).clamp_min(torch.finfo(torch.float32).tiny))
-        norms.append(own_sq.sqrt())
-    return GradientAlignment(torch.stack(cosines), torch.stack(norms))
+    return torch.stack(cosines)
 
 
 def averaged_across_ranks(credit: torch.Tensor) -> torch.Tensor:
@@ -89,29 +76,6 @@ def credit_targets(credit: torch.Tensor, temperature: float) -> torch.Tensor:
     return F.softmax(credit.float() / temperature, dim=-1)
 
 
-def pull_targets(shares: torch.Tensor, norm: torch.Tensor) -> torch.Tensor:
-    """The weights under which each teacher's share of the distillation's pull is ``shares``: ``w_m`` proportional
-    to ``shares_m / |g_m|``, normalised over the last dimension.
-
-    A teacher's pull on the student is its weight times the norm of its distillation gradient, so a teacher whose
-    KD term is twenty times steeper (a confidently wrong teacher the student disagrees with) needs a twentieth
-    of the weight to pull as hard. A teacher with no measured gradient (norm 0: no distillation term) is given
-    the mean norm of the others, so its share neither grows nor shrinks theirs; with no norm measured at all the
-    shares are the weights.
-
-    Args:
-        shares: ``[..., M]``, the wanted shares (e.g. :func:`credit_targets`), each row summing to 1.
-        norm: ``[..., M]``, each teacher's (averaged) gradient norm, as :func:`gradient_alignment` measures it.
-    """
-    norm = norm.float()
-    measured = norm > 0
-    count = measured.sum(-1, keepdim=True)
-    neutral = torch.where(count > 0, (norm * measured).sum(-1, keepdim=True) / count.clamp_min(1),
-                          torch.ones_like(norm[..., :1]))
-    weights = shares.float() / torch.where(measured, norm, neutral)
-    return weights / weights.sum(-1, keepdim=True)
-
-
 class CreditAverage(nn.Module):
     """The moving average of each teacher's credit over its measurements, kept in buffers (saved and restored
     with the weighting's state).
@@ -126,18 +90,12 @@ class CreditAverage(nn.Module):
         num_teachers: The number of teachers M.
         momentum: The weight of the past, ``momentum`` per measurement.
         heads: 1 for one credit per teacher (``[M]``), 2 for one per head (``[2, M]``: logit KD, feature KD).
-        with_norm: Also average each teacher's gradient norm (``norm``, the shape of ``value``).
     """
 
-    def __init__(self, num_teachers: int, momentum: float, heads: int = 1, with_norm: bool = False) -> None:
+    def __init__(self, num_teachers: int, momentum: float, heads: int = 1) -> None:
         super().__init__()
         self.momentum = float(momentum)
-        shape = (num_teachers, ) if heads == 1 else (heads, num_teachers)
-        self.register_buffer('value', torch.zeros(shape))
-        if with_norm:
-            self.register_buffer('norm', torch.zeros(shape))
-        else:
-            self.norm = None
+        self.register_buffer('value', torch.zeros(num_teachers) if heads == 1 else torch.zeros(heads, num_teachers))
         self.register_buffer('measured', torch.tensor(False))
         #: ``1 - momentum^n`` after n measurements: the share of the average the measurements so far hold.
         self.register_buffer('weight', torch.tensor(0.0))
@@ -149,16 +107,12 @@ class CreditAverage(nn.Module):
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     @torch.no_grad()
-    def add(self, credit: torch.Tensor, norm: Optional[torch.Tensor] = None) -> None:
-        """Fold one measurement (``[M]``, or ``[2, M]`` per head; with its gradient norms where they are averaged)
-        into the average (on the device, without a host sync)."""
-        if (norm is None) != (self.norm is None):
-            raise ValueError('CreditAverage: give the gradient norms exactly when they are averaged (with_norm)')
+    def add(self, credit: torch.Tensor) -> None:
+        """Fold one measurement (``[M]``, or ``[2, M]`` per head) into the average (on the device, without a host
+        sync)."""
         past = self.momentum * self.weight
         weight = past + (1.0 - self.momentum)
-        for average, measurement in ((self.value, credit), (self.norm, norm)):
-            if average is not None:
-                average.copy_((past * average + (1.0 - self.momentum) * measurement.to(average)) / weight)
+        self.value.copy_((past * self.value + (1.0 - self.momentum) * credit.to(self.value)) / weight)
         self.weight.copy_(weight)
         self.measured.fill_(True)
 
