@@ -283,3 +283,33 @@ def test_separate_heads_credit_the_logit_and_the_feature_kd_apart(random_teacher
     expected = (credit_loss(w_logit, credit_targets(value[0], 0.1))
                 + credit_loss(w_feature, credit_targets(value[1], 0.1)))
     torch.testing.assert_close(weighting.update_loss(transition), expected)
+
+
+def test_logit_heads_credit_the_logit_kd_alone_for_both_heads(random_teachers):
+    """``credit_heads='logit'``: a measurement is ``[M]``, the cosine of each teacher's logit KD gradient alone (its
+    feature KD left out), and both heads' weights learn from it."""
+    model, learner = credit_distiller(random_teachers, credit_interval=1, credit_heads='logit')
+    learner.begin_iteration(0, 0)
+    losses = model(**training_batch(model), mode='loss')
+    names = model.teacher_names
+    stored = learner.buffer[0]['credit']
+    assert stored.shape == (3, ) and not any(k.startswith('credit_feature.') for k in losses)
+    assert torch.equal(torch.stack([losses[f'credit.{n}'] for n in names]), stored)
+    from mtkd_rl.losses.loss_dict import sum_loss_dict
+    batch = training_batch(model)
+    student, terms, _ = model._weigh(batch['inputs'], batch['data_samples'], learner.phase())
+    assert terms.feature_kd is not None
+    params = [p for p in model.student.parameters() if p.requires_grad]
+    logit_only = gradient_alignment([terms.logit_kd[:, m].mean() for m in range(3)], sum_loss_dict(student.losses),
+                                    params)
+    torch.testing.assert_close(stored, logit_only, rtol=1e-4, atol=1e-5)
+    joint = gradient_alignment([terms.logit_kd[:, m].mean() + terms.feature_kd[:, m].mean() for m in range(3)],
+                               sum_loss_dict(student.losses), params)
+    assert not torch.allclose(stored, joint, rtol=1e-3, atol=1e-4)
+    weighting = model.weighting
+    transition = learner.buffer[0]
+    loss = weighting.update_loss(transition)
+    w_logit, w_feature = weighting._weights(weighting.policy(transition['state']), transition['ce'],
+                                            transition['kl'], transition.get('cos'), transition.get('accuracy'))
+    target = credit_targets(stored, 0.1)
+    torch.testing.assert_close(loss, credit_loss(w_logit, target) + credit_loss(w_feature, target))

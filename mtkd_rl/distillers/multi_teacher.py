@@ -397,7 +397,7 @@ class MultiTeacherDistiller(BaseModel):
         if weights.rollout is not None and phase.collecting:
             rollout = weights.rollout
             if phase.measuring_credit:
-                credit = self.teacher_credit(student.losses, terms, self.weighting.credit_heads == 'separate')
+                credit = self.teacher_credit(student.losses, terms, self.weighting.credit_heads)
                 rollout = dict(rollout, credit=credit)
                 logit_credit = credit if credit.dim() == 1 else credit[0]
                 losses.update({f'credit.{name}': logit_credit[m] for m, name in enumerate(self.teacher_names)})
@@ -410,33 +410,30 @@ class MultiTeacherDistiller(BaseModel):
         return losses
 
     def teacher_credit(self, student_losses: Dict[str, torch.Tensor], terms: DistillationTerms,
-                       separate_heads: bool = False) -> torch.Tensor:
+                       heads: str = 'joint') -> torch.Tensor:
         """Each teacher's credit on the batch, ``[M]`` (:func:`~mtkd_rl.weighting.teacher_credit.
-        gradient_alignment`): the cosine between the gradient of its distillation terms (logit and feature
-        KD, each with its loss's ``loss_weight``) and the gradient of the student's own loss, over every
-        trainable parameter of the student; averaged across ranks. The graph is kept for the training step.
+        gradient_alignment`): the cosine between the gradient of its distillation terms (each with its loss's
+        ``loss_weight``) and the gradient of the student's own loss, over every trainable parameter of the
+        student; averaged across ranks. The graph is kept for the training step.
 
         Args:
             student_losses: The student's loss dict of the batch (with its graph).
             terms: The batch's terms (``logit_kd`` and ``feature_kd`` with their graph).
-            separate_heads: Credit the logit KD and the feature KD of each teacher apart: ``[2, M]`` (logit,
-                feature), with feature KD.
+            heads: Which terms are credited (the weighting's ``credit_heads``): ``'joint'``, the logit and the
+                feature KD of each teacher together; ``'separate'``, apart, ``[2, M]`` (logit, feature), with
+                feature KD; ``'logit'``, the logit KD alone.
         """
         params = [p for p in self.student.parameters() if p.requires_grad]
-        if separate_heads and terms.feature_kd is not None:
-            m = len(self.teachers)
-            objectives = [terms.logit_kd[:, i].mean() for i in range(m)] + [
-                terms.feature_kd[:, i].mean() for i in range(m)]
-            credit = gradient_alignment(objectives, sum_loss_dict(student_losses), params)
-            return averaged_across_ranks(credit.detach().view(2, m))
-        objectives = []
-        for m in range(len(self.teachers)):
-            objective = terms.logit_kd[:, m].mean()
-            if terms.feature_kd is not None:
-                objective = objective + terms.feature_kd[:, m].mean()
-            objectives.append(objective)
+        m = len(self.teachers)
+        logit = [terms.logit_kd[:, i].mean() for i in range(m)]
+        if heads == 'logit' or terms.feature_kd is None:
+            objectives, shape = logit, (m, )
+        elif heads == 'separate':
+            objectives, shape = logit + [terms.feature_kd[:, i].mean() for i in range(m)], (2, m)
+        else:
+            objectives, shape = [kd + terms.feature_kd[:, i].mean() for i, kd in enumerate(logit)], (m, )
         credit = gradient_alignment(objectives, sum_loss_dict(student_losses), params)
-        return averaged_across_ranks(credit.detach())
+        return averaged_across_ranks(credit.detach().view(shape))
 
     def meta_alignment(self, student_losses: Dict[str, torch.Tensor], terms: DistillationTerms) -> MetaAlignment:
         """Per sample and teacher, the alignment of its weighted distillation terms with the student's task

@@ -135,8 +135,9 @@ class TeacherWeighting(nn.Module):
     learns_from_fixed_weights: bool = True
     #: For a weighting that learns from teacher credit: measure it on every this many iterations (else None).
     credit_interval: Optional[int] = None
-    #: For a weighting that learns from teacher credit: ``'joint'`` (one credit per teacher) or ``'separate'`` (the
-    #: logit and the feature KD credited apart, ``[2, M]``).
+    #: For a weighting that learns from teacher credit: ``'joint'`` (one credit per teacher, its logit and feature
+    #: KD together), ``'separate'`` (the logit and the feature KD credited apart, ``[2, M]``) or ``'logit'`` (the
+    #: logit KD alone).
     credit_heads: str = 'joint'
     #: For a weighting trained by a meta step: take it on every this many iterations (else None).
     meta_interval: Optional[int] = None

@@ -14,8 +14,9 @@ from .teacher_credit import CreditAverage, credit_loss, credit_targets
 
 FUSIONS = ('static', 'dynamic')
 UPDATES = ('surrogate', 'policy_gradient', 'credit')
-#: ``'joint'``: one credit per teacher for both heads; ``'separate'``: the logit and the feature KD credited apart.
-CREDIT_HEADS = ('joint', 'separate')
+#: ``'joint'``: one credit per teacher for both heads; ``'separate'``: the logit and the feature KD credited apart;
+#: ``'logit'``: the credit of the logit KD alone, for both heads.
+CREDIT_HEADS = ('joint', 'separate', 'logit')
 WARMUP_WEIGHTS = ('ones', 'uniform')
 KL_PRIORS = ('reference', 'correct_teachers')
 #: What the fused weights are made of: the reference mixes the agent with the priors; the ablation arms keep one.
@@ -64,9 +65,12 @@ class MTKDRLWeighting(TeacherWeighting):
         credit_momentum: ``update='credit'``: the moving average of the credit over measurements.
         credit_temperature: ``update='credit'``: how sharply the target prefers the teachers with most credit
             (``softmax(credit / temperature)``).
-        credit_heads: ``update='credit'``: ``'joint'`` (one credit per teacher, its logit and feature KD
-            together, for both heads) or ``'separate'`` (each head's weights learn from the credit of that head's
-            KD alone: ``2M + 1`` backward passes a measurement instead of ``M + 1``).
+        credit_heads: ``update='credit'``: what is credited, for which head. ``'joint'``: one credit per teacher,
+            its logit and feature KD together, for both heads. ``'separate'``: each head's weights learn from the
+            credit of that head's KD alone (``2M + 1`` backward passes a measurement instead of ``M + 1``).
+            ``'logit'``: the credit of each teacher's logit KD alone, for both heads: a teacher is trusted for its
+            features as far as its predictions help (``M + 1`` backward passes). A teacher without a logit KD term
+            (a feature-only teacher) then has a credit of 0.
 
     ``update='credit'`` learns from what each teacher's distillation does to the student rather than from the
     reward: every ``credit_interval`` iterations the distiller measures, per teacher, the cosine between the
@@ -141,7 +145,7 @@ class MTKDRLWeighting(TeacherWeighting):
         if update == 'policy_gradient':
             self.spread = BoundedLogStd(2, num_teachers, init_std, std_range)
         if update == 'credit':
-            self.credit = CreditAverage(num_teachers, credit_momentum, heads=1 if credit_heads == 'joint' else 2)
+            self.credit = CreditAverage(num_teachers, credit_momentum, heads=2 if credit_heads == 'separate' else 1)
             self.credit_heads = credit_heads
             self.credit_interval = credit_interval
             self.credit_temperature = float(credit_temperature)
