@@ -399,11 +399,8 @@ class MultiTeacherDistiller(BaseModel):
             if phase.measuring_credit:
                 credit = self.teacher_credit(student.losses, terms, self.weighting.credit_heads)
                 rollout = dict(rollout, credit=credit)
-                logit_credit = credit if credit.dim() == 1 else credit[0]
-                losses.update({f'credit.{name}': logit_credit[m] for m, name in enumerate(self.teacher_names)})
-                if credit.dim() == 2:
-                    losses.update({f'credit_feature.{name}': credit[1, m]
-                                   for m, name in enumerate(self.teacher_names)})
+                for key, row in zip(('credit', 'credit_feature'), credit.view(-1, len(self.teacher_names))):
+                    losses.update({f'{key}.{name}': row[m] for m, name in enumerate(self.teacher_names)})
             if phase.meta_step:
                 rollout = dict(rollout, **self.meta_alignment(student.losses, terms).as_rollout())
             self._learner.collect(rollout, RewardTerms(terms.student_loss, kd_logit, kd_feature))

@@ -313,9 +313,9 @@ class MTKDRLWeighting(TeacherWeighting):
             self.credit.add(transition['credit'])
         w_logit, w_feature = self._weights(self.policy(transition['state']), transition['ce'], transition['kl'],
                                            transition.get('cos'), transition.get('accuracy'))
-        value = self.credit.value
-        logit_credit, feature_credit = (value, value) if value.dim() == 1 else (value[0], value[1])
-        loss = credit_loss(w_logit, credit_targets(logit_credit, self.credit_temperature))
+        # one credit for both heads, or a row per head: the logit head's target, then the feature head's
+        logit_target, feature_target = credit_targets(self.credit.value, self.credit_temperature).expand(2, -1)
+        loss = credit_loss(w_logit, logit_target)
         if with_feature:
-            loss = loss + credit_loss(w_feature, credit_targets(feature_credit, self.credit_temperature))
+            loss = loss + credit_loss(w_feature, feature_target)
         return torch.where(self.credit.measured, loss, loss * 0.0)

@@ -66,10 +66,10 @@ def averaged_across_ranks(credit: torch.Tensor) -> torch.Tensor:
 
 
 def credit_targets(credit: torch.Tensor, temperature: float) -> torch.Tensor:
-    """The weights the credit asks for: ``softmax_m(credit / temperature)``, ``[M]``.
+    """The weights the credit asks for: ``softmax_m(credit / temperature)``, ``[M]`` (a row per head for ``[2, M]``).
 
     Args:
-        credit: Per teacher, its (averaged) credit in [-1, 1].
+        credit: Per teacher, its (averaged) credit in [-1, 1] (``[M]``, or ``[2, M]`` per head).
         temperature: How sharply the best teachers are preferred (small: nearly all weight on the teacher with
             the most credit; large: nearly uniform).
     """
