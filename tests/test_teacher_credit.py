@@ -156,12 +156,12 @@ def test_credit_is_measured_logged_stored_and_averaged(random_teachers):
             assert logged == []
         # the training step's backward still runs on the kept graph
         sum(v for k, v in losses.items() if 'loss' in k).backward()
-    stored = [t.get('credit') for t in learner.buffer]
-    assert stored[1] is None and torch.equal(stored[0], credits[0]) and torch.equal(stored[2], credits[1])
-    assert not bool(model.weighting.credit.measured)
-    learner.update()
+    assert len(learner.buffer) == 3 and all('credit' not in t for t in learner.buffer)
+    # folded into the weighting's average as measured (bias-corrected at momentum 0.5: weights 0.25 and 0.5 over
+    # 0.75), not again at the agent's update
     assert bool(model.weighting.credit.measured)
-    # bias-corrected at momentum 0.5: weights 0.25 and 0.5 over 0.75
+    torch.testing.assert_close(model.weighting.credit.value, credits[0] / 3 + 2 * credits[1] / 3)
+    learner.update()
     torch.testing.assert_close(model.weighting.credit.value, credits[0] / 3 + 2 * credits[1] / 3)
 
 
@@ -171,8 +171,9 @@ def test_credit_update_moves_the_weights_towards_the_target(random_teachers):
     model(**training_batch(model), mode='loss')
     transition = dict(learner.buffer[0])
     weighting = model.weighting
-    # a made-up credit: the second teacher helps, the third pulls against the labels
-    transition['credit'] = torch.tensor([0.1, 0.6, -0.4])
+    # a made-up credit average: the second teacher helps, the third pulls against the labels
+    weighting.credit.load_state_dict(dict(value=torch.tensor([0.1, 0.6, -0.4]), measured=torch.tensor(True),
+                                          weight=torch.tensor(1.0)))
     optimizer = torch.optim.SGD(weighting.parameters(), lr=0.5)
     losses = []
     for _ in range(20):
@@ -194,7 +195,7 @@ def test_nothing_is_learnt_before_the_first_measurement(random_teachers):
     learner.begin_iteration(1, 0)  # not a measuring iteration
     model(**training_batch(model), mode='loss')
     transition = learner.buffer[0]
-    assert 'credit' not in transition
+    assert not bool(model.weighting.credit.measured)
     loss = model.weighting.update_loss(transition)
     assert float(loss) == 0.0 and loss.requires_grad
 
@@ -244,10 +245,11 @@ def test_the_guides_weighting_with_parameters_learns_from_the_credit(random_teac
         if learner.end_iteration():
             learner.update()
     assert learner.num_updates == 1 and len(learner.buffer) == 0
-    # one SGD step (lr 0.1) per stored batch: toward softmax(credit / 0.1) on the measured ones, none on the others
+    # one SGD step (lr 0.1) per stored batch, each toward softmax(credit / 0.1) of the latest measurement
+    assert len(credits) == 2
     expected = torch.zeros(3)
-    for credit in credits:
-        expected = expected - 0.1 * (torch.softmax(expected, 0) - credit_targets(credit, 0.1))
+    for _ in range(4):
+        expected = expected - 0.1 * (torch.softmax(expected, 0) - credit_targets(credits[-1], 0.1))
     torch.testing.assert_close(model.weighting.preference.detach(), expected)
     assert float(expected.abs().sum()) > 0
 
@@ -259,10 +261,10 @@ def test_separate_heads_credit_the_logit_and_the_feature_kd_apart(random_teacher
     learner.begin_iteration(0, 0)
     losses = model(**training_batch(model), mode='loss')
     names = model.teacher_names
-    stored = learner.buffer[0]['credit']
+    stored = model.weighting.credit.value.clone()  # the first measurement: the bias-corrected average is it
     assert stored.shape == (2, 3)
-    assert torch.equal(torch.stack([losses[f'credit.{n}'] for n in names]), stored[0])
-    assert torch.equal(torch.stack([losses[f'credit_feature.{n}'] for n in names]), stored[1])
+    torch.testing.assert_close(torch.stack([losses[f'credit.{n}'] for n in names]), stored[0])
+    torch.testing.assert_close(torch.stack([losses[f'credit_feature.{n}'] for n in names]), stored[1])
     # row 0 is the alignment of each teacher's logit KD alone, row 1 of its feature KD alone (the same batch
     # again: no step was taken)
     from mtkd_rl.losses.loss_dict import sum_loss_dict
@@ -276,7 +278,6 @@ def test_separate_heads_credit_the_logit_and_the_feature_kd_apart(random_teacher
     weighting = model.weighting
     weighting.credit.add(torch.tensor([[0.3, 0.0, -0.2], [-0.2, 0.0, 0.3]]))
     transition = learner.buffer[0]
-    transition = {k: v for k, v in transition.items() if k != 'credit'}
     w_logit, w_feature = weighting._weights(weighting.policy(transition['state']), transition['ce'],
                                             transition['kl'], transition.get('cos'), transition.get('accuracy'))
     value = weighting.credit.value
@@ -292,9 +293,9 @@ def test_logit_heads_credit_the_logit_kd_alone_for_both_heads(random_teachers):
     learner.begin_iteration(0, 0)
     losses = model(**training_batch(model), mode='loss')
     names = model.teacher_names
-    stored = learner.buffer[0]['credit']
+    stored = model.weighting.credit.value.clone()  # the first measurement: the bias-corrected average is it
     assert stored.shape == (3, ) and not any(k.startswith('credit_feature.') for k in losses)
-    assert torch.equal(torch.stack([losses[f'credit.{n}'] for n in names]), stored)
+    torch.testing.assert_close(torch.stack([losses[f'credit.{n}'] for n in names]), stored)
     from mtkd_rl.losses.loss_dict import sum_loss_dict
     batch = training_batch(model)
     student, terms, _ = model._weigh(batch['inputs'], batch['data_samples'], learner.phase())
@@ -313,3 +314,30 @@ def test_logit_heads_credit_the_logit_kd_alone_for_both_heads(random_teachers):
                                             transition['kl'], transition.get('cos'), transition.get('accuracy'))
     target = credit_targets(stored, 0.1)
     torch.testing.assert_close(loss, credit_loss(w_logit, target) + credit_loss(w_feature, target))
+
+
+def test_credit_warmup_weights_are_the_credit_target_from_the_first_measurement(random_teachers):
+    """``warmup_weights='credit'``: while the agent is held back, each head's weights are the credit's target
+    (1/M before the first measurement), so the credit acts from its first measurement; gated like the others."""
+    from mtkd_rl.weighting import WeightingPhase
+    from mtkd_rl.weighting.correctness import gate_weights, teacher_correctness
+    model, learner = credit_distiller(random_teachers, credit_interval=2, credit_heads='separate',
+                                      warmup_weights='credit', correctness_gate=True)
+    weighting = model.weighting
+    warmup = WeightingPhase(acting=False, collecting=True)
+    batch = training_batch(model)
+    _, terms, _ = model._weigh(batch['inputs'], batch['data_samples'], warmup)
+    correct = teacher_correctness(terms.teacher_loss.detach(), terms.teacher_accuracy)
+    before = weighting(terms, warmup)
+    uniform = torch.full_like(terms.teacher_loss, 1 / 3)
+    torch.testing.assert_close(before.logit, gate_weights(uniform, correct))
+    torch.testing.assert_close(before.feature, gate_weights(uniform, correct))
+    credit = torch.tensor([[0.5, 0.1, -0.3], [0.05, 0.2, 0.0]])
+    weighting.observe_credit(credit)
+    after = weighting(terms, warmup)
+    target = torch.softmax(credit / 0.1, dim=-1)
+    torch.testing.assert_close(after.logit, gate_weights(target[0].expand_as(uniform), correct))
+    torch.testing.assert_close(after.feature, gate_weights(target[1].expand_as(uniform), correct))
+    with pytest.raises(ValueError, match="warmup_weights 'credit' takes the credit's target"):
+        from mtkd_rl.weighting import MTKDRLWeighting
+        MTKDRLWeighting(2, [4, 4], [3, 3], warmup_weights='credit')

@@ -398,7 +398,7 @@ class MultiTeacherDistiller(BaseModel):
             rollout = weights.rollout
             if phase.measuring_credit:
                 credit = self.teacher_credit(student.losses, terms, self.weighting.credit_heads)
-                rollout = dict(rollout, credit=credit)
+                self.weighting.observe_credit(credit)
                 for key, row in zip(('credit', 'credit_feature'), credit.view(-1, len(self.teacher_names))):
                     losses.update({f'{key}.{name}': row[m] for m, name in enumerate(self.teacher_names)})
             if phase.meta_step:

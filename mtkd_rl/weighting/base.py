@@ -87,8 +87,9 @@ class WeightingPhase:
         collecting: The batch is collected to learn from: the weighting returns its rollout (the state and, for a
             sampling policy, the sampled action: it explores), and the terms of the reward are computed. A
             weighting that cannot learn from its warm-up weights returns no rollout while not ``acting``.
-        measuring_credit: The distiller measures each teacher's credit on the batch and adds it to the rollout
-            (:mod:`~mtkd_rl.weighting.teacher_credit`), for a weighting that learns from it (``credit_interval``).
+        measuring_credit: The distiller measures each teacher's credit on the batch and hands it to the
+            weighting's :meth:`TeacherWeighting.observe_credit` (:mod:`~mtkd_rl.weighting.teacher_credit`), for a
+            weighting that learns from it (``credit_interval``).
         meta_step: The distiller measures, per sample and teacher, what a virtual student step on that KD term does
             to the student's task loss, and adds it to the rollout (:mod:`~mtkd_rl.weighting.meta_gradient`), for a
             weighting trained by a meta step (``meta_interval``, MMKD).
@@ -166,6 +167,11 @@ class TeacherWeighting(nn.Module):
             phase: How a learnable weighting treats the batch; fixed weightings ignore it.
         """
         raise NotImplementedError
+
+    def observe_credit(self, credit: torch.Tensor) -> None:
+        """For a weighting with ``credit_interval``: a teacher-credit measurement of the current batch, as it is
+        made (``[M]``, or ``[2, M]`` per head, averaged across ranks), to keep in the weighting's own state
+        (saved and resumed with it). The default ignores it."""
 
     def needed_terms(self, phase: WeightingPhase) -> frozenset:
         """The optional :class:`DistillationTerms` fields to compute for this weighting: its ``required_terms``

@@ -17,7 +17,7 @@ UPDATES = ('surrogate', 'policy_gradient', 'credit')
 #: ``'joint'``: one credit per teacher for both heads; ``'separate'``: the logit and the feature KD credited apart;
 #: ``'logit'``: the credit of the logit KD alone, for both heads.
 CREDIT_HEADS = ('joint', 'separate', 'logit')
-WARMUP_WEIGHTS = ('ones', 'uniform')
+WARMUP_WEIGHTS = ('ones', 'uniform', 'credit')
 KL_PRIORS = ('reference', 'correct_teachers')
 #: What the fused weights are made of: the reference mixes the agent with the priors; the ablation arms keep one.
 COMPONENTS = ('agent+priors', 'priors', 'agent')
@@ -45,7 +45,9 @@ class MTKDRLWeighting(TeacherWeighting):
         std_range: ``(min_std, max_std)``: the Gaussian's standard deviation is squashed into this range
             (``update='policy_gradient'``).
         warmup_weights: Weights while the agent is held back (a phase that does not act): ``'ones'``
-            (reference) or ``'uniform'`` (1/M).
+            (reference), ``'uniform'`` (1/M) or, with ``update='credit'``, ``'credit'``: the credit's target
+            ``softmax(average credit / credit_temperature)`` of each head from the first measurement on (1/M
+            before it), so the credit acts from its first measurement while the agent learns.
         kl_prior: The logit-side gap prior: ``'reference'`` (``softmax_m(KL)``, which favours the teacher
             furthest from the student, a confidently wrong one too) or ``'correct_teachers'`` (the same,
             restricted to the teachers that are right on the sample; see :func:`correct_teachers_kl_prior`).
@@ -121,6 +123,9 @@ class MTKDRLWeighting(TeacherWeighting):
         if components != 'agent+priors' and fusion == 'dynamic':
             raise ValueError(f"model.weighting: fusion='dynamic' mixes the agent and both priors; "
                              f"components='{components}' takes fusion='static'")
+        if warmup_weights == 'credit' and update != 'credit':
+            raise OptionError(key('warmup_weights'), f"'credit' takes the credit's target, which only "
+                              f"update='credit' measures; got update='{update}'")
         if components == 'priors' and update in ('policy_gradient', 'credit'):
             raise ValueError(f"model.weighting: components='priors' uses no agent, so there is no policy to "
                              f"learn; remove update='{update}'")
@@ -251,15 +256,15 @@ class MTKDRLWeighting(TeacherWeighting):
         from fixed weights. Where it acts and collects, ``update='policy_gradient'`` samples its scores.
         """
         if not phase.acting:
-            value = 1.0 if self.warmup_weights == 'ones' else 1.0 / self.num_teachers
-            w = torch.full_like(terms.teacher_loss, value)
+            w_logit, w_feature = self._warmup_weights(terms.teacher_loss)
             if self.correctness_gate:
-                w = gate_weights(w, teacher_correctness(terms.teacher_loss.detach(), terms.teacher_accuracy))
+                correct = teacher_correctness(terms.teacher_loss.detach(), terms.teacher_accuracy)
+                w_logit, w_feature = gate_weights(w_logit, correct), gate_weights(w_feature, correct)
             rollout = None
             if phase.collecting and self.learns_from_fixed_weights and self.components != 'priors':
                 with torch.no_grad():
                     rollout = self._rollout(terms)
-            return TeacherWeights(w, w, rollout)
+            return TeacherWeights(w_logit, w_feature, rollout)
         if self.components == 'priors':  # no agent: no state, no rollout
             with torch.no_grad():
                 accuracy = terms.teacher_accuracy.detach().float() if terms.teacher_accuracy is not None else None
@@ -306,11 +311,26 @@ class MTKDRLWeighting(TeacherWeighting):
                                                        adv, sens_feature)
         return loss
 
+    def _warmup_weights(self, like: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """The warm-up's logit and feature weights, ``[B, M]`` each, before the gate."""
+        uniform = torch.full_like(like, 1.0 / self.num_teachers)
+        if self.warmup_weights == 'ones':
+            return torch.ones_like(like), torch.ones_like(like)
+        if self.warmup_weights == 'uniform':
+            return uniform, uniform
+        # one credit for both heads, or a row per head: the logit head's target, then the feature head's
+        logit, feature = credit_targets(self.credit.value, self.credit_temperature).to(like).expand(2, -1)
+        return (torch.where(self.credit.measured, logit.expand_as(like), uniform),
+                torch.where(self.credit.measured, feature.expand_as(like), uniform))
+
+    def observe_credit(self, credit: torch.Tensor) -> None:
+        """Fold a credit measurement (``[M]``, or ``[2, M]`` per head) into the average, as it is measured: the
+        warm-up's ``'credit'`` weights and the agent's next update use it."""
+        self.credit.add(credit)
+
     def _credit_loss(self, transition: Dict[str, torch.Tensor], with_feature: bool) -> torch.Tensor:
-        """The cross-entropy of the fused weights against the credit's target; a measured credit in the batch is
-        first folded into the average. Zero (nothing learnt) before the first measurement."""
-        if 'credit' in transition:
-            self.credit.add(transition['credit'])
+        """The cross-entropy of the fused weights against the credit's target (the average of the measurements
+        so far). Zero (nothing learnt) before the first measurement."""
         w_logit, w_feature = self._weights(self.policy(transition['state']), transition['ce'], transition['kl'],
                                            transition.get('cos'), transition.get('accuracy'))
         # one credit for both heads, or a row per head: the logit head's target, then the feature head's
