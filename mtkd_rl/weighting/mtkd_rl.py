@@ -313,15 +313,19 @@ class MTKDRLWeighting(TeacherWeighting):
 
     def _warmup_weights(self, like: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """The warm-up's logit and feature weights, ``[B, M]`` each, before the gate."""
-        uniform = torch.full_like(like, 1.0 / self.num_teachers)
         if self.warmup_weights == 'ones':
             return torch.ones_like(like), torch.ones_like(like)
+        uniform = torch.full_like(like, 1.0 / self.num_teachers)
         if self.warmup_weights == 'uniform':
             return uniform, uniform
-        # one credit for both heads, or a row per head: the logit head's target, then the feature head's
-        logit, feature = credit_targets(self.credit.value, self.credit_temperature).to(like).expand(2, -1)
+        logit, feature = self._credit_head_targets().to(like)
         return (torch.where(self.credit.measured, logit.expand_as(like), uniform),
                 torch.where(self.credit.measured, feature.expand_as(like), uniform))
+
+    def _credit_head_targets(self) -> torch.Tensor:
+        """The credit's target weights of the logit head, then of the feature head: ``[2, M]`` (one credit for both
+        heads, or a row per head)."""
+        return credit_targets(self.credit.value, self.credit_temperature).expand(2, -1)
 
     def observe_credit(self, credit: torch.Tensor) -> None:
         """Fold a credit measurement (``[M]``, or ``[2, M]`` per head) into the average, as it is measured: the
@@ -333,8 +337,7 @@ class MTKDRLWeighting(TeacherWeighting):
         so far). Zero (nothing learnt) before the first measurement."""
         w_logit, w_feature = self._weights(self.policy(transition['state']), transition['ce'], transition['kl'],
                                            transition.get('cos'), transition.get('accuracy'))
-        # one credit for both heads, or a row per head: the logit head's target, then the feature head's
-        logit_target, feature_target = credit_targets(self.credit.value, self.credit_temperature).expand(2, -1)
+        logit_target, feature_target = self._credit_head_targets()
         loss = credit_loss(w_logit, logit_target)
         if with_feature:
             loss = loss + credit_loss(w_feature, feature_target)
